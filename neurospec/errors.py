@@ -1,0 +1,69 @@
+"""Exceptions raised by neurospec.
+
+Every error is a :class:`NeurospecError`, itself a :class:`ValueError`, so
+``except ValueError`` keeps working in user code. Each message names the
+offending input and says what to do about it.
+"""
+
+__all__ = [
+    "NeurospecError",
+    "LoaderError",
+    "FileFormatError",
+    "NoDataError",
+    "AmbiguousSourceError",
+    "DataValueError",
+    "SpikeTimesError",
+    "ShapeError",
+    "BinSizeError",
+    "ParameterError",
+    "ConvergenceError",
+    "FitError",
+]
+
+
+class NeurospecError(ValueError):
+    """Base class of every error neurospec raises on purpose."""
+
+
+class LoaderError(NeurospecError):
+    """A file could not be read (missing, unreadable, corrupt)."""
+
+
+class FileFormatError(LoaderError):
+    """The file's suffix or internal layout is not one neurospec reads."""
+
+
+class NoDataError(LoaderError):
+    """The file holds no usable activity (no units, no series, empty unit...)."""
+
+
+class AmbiguousSourceError(LoaderError):
+    """Several data sources are present and the user must choose one."""
+
+
+class DataValueError(NeurospecError):
+    """Activity values are unusable (NaN, inf, empty)."""
+
+
+class SpikeTimesError(DataValueError):
+    """Spike times are ragged, negative, unsorted or otherwise malformed."""
+
+
+class ShapeError(NeurospecError):
+    """An array has the wrong number of dimensions or an implausible orientation."""
+
+
+class BinSizeError(NeurospecError):
+    """A bin size or window is not positive or is longer than the recording."""
+
+
+class ParameterError(NeurospecError):
+    """A model parameter is out of its valid range."""
+
+
+class ConvergenceError(NeurospecError, RuntimeError):
+    """A numerical solver did not converge or no solution exists."""
+
+
+class FitError(NeurospecError, RuntimeError):
+    """A spectral fit could not be carried out."""
