@@ -1,0 +1,285 @@
+"""Tests of neurospec.plotting: every figure draws the data and theory it claims to draw.
+
+Theory objects are duck-typed, so most tests use frozen ``scipy.stats`` distributions as
+independent stand-ins whose pdf/cdf/ppf are known exactly; the last tests use neurospec's own
+theory when it is importable.
+"""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from neurospec import plotting
+from neurospec.errors import DataValueError, ParameterError, ShapeError
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+@pytest.fixture
+def eigs():
+    # eigenvalues of a sample covariance: a bulk plus one large (global) mode
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((600, 120)) + 2.0 * rng.standard_normal((600, 1))
+    return np.linalg.eigvalsh(np.cov(X, rowvar=False))
+
+
+@pytest.fixture
+def theory():
+    return stats.lognorm(s=0.6, scale=np.exp(-0.18))  # mean exp(-0.18 + 0.18) = 1
+
+
+def _line(ax, label):
+    for line in ax.get_lines():
+        if line.get_label() == label:
+            return line
+    raise AssertionError(f"no line labelled {label!r}: {[l.get_label() for l in ax.get_lines()]}")
+
+
+# ---------------------------------------------------------------------------- rank plot
+def test_rank_plot_draws_sorted_normalised_data_and_theory(eigs, theory):
+    ax = plotting.rank_plot(eigs, theory, null=stats.expon())
+    assert isinstance(ax, matplotlib.axes.Axes)
+    assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+    data = _line(ax, "data")
+    expected = np.sort(eigs)[::-1] / eigs.mean()
+    np.testing.assert_allclose(data.get_ydata(), expected, rtol=1e-12)
+    np.testing.assert_array_equal(data.get_xdata(), np.arange(1, eigs.size + 1))
+    th = _line(ax, "theory")
+    k = np.asarray(th.get_xdata())
+    np.testing.assert_allclose(th.get_ydata(), theory.ppf(1 - (k - 0.5) / eigs.size), rtol=1e-12)
+    null = _line(ax, "Marchenko–Pastur null")
+    assert null.get_linestyle() == "--"
+    assert ax.get_legend() is not None
+    assert "rank" in ax.get_xlabel() and "lambda" in ax.get_ylabel()
+
+
+def test_rank_plot_drop_top_normalises_by_the_kept_modes(eigs, theory):
+    ax = plotting.rank_plot(eigs, {"fit": theory}, drop_top=1)
+    lam = np.sort(eigs)[::-1]
+    kept_mean = lam[1:].mean()
+    np.testing.assert_allclose(_line(ax, "data").get_ydata(), lam[1:] / kept_mean)
+    np.testing.assert_array_equal(_line(ax, "data").get_xdata(), np.arange(2, lam.size + 1))
+    np.testing.assert_allclose(_line(ax, "dropped top mode (1)").get_ydata(), lam[:1] / kept_mean)
+    # theory rank curve for the n - 1 kept eigenvalues
+    n = lam.size - 1
+    k = np.arange(1, n + 1)
+    np.testing.assert_allclose(_line(ax, "fit").get_ydata(), theory.ppf(1 - (k - 0.5) / n))
+
+
+def test_rank_plot_uses_rank_curve_when_available(eigs):
+    class WithRankCurve:
+        def pdf(self, x):
+            return np.ones_like(x)
+
+        def rank_curve(self, n):
+            return np.linspace(5.0, 0.5, n)
+
+    ax = plotting.rank_plot(eigs, WithRankCurve())
+    np.testing.assert_allclose(_line(ax, "theory").get_ydata(), np.linspace(5.0, 0.5, eigs.size))
+
+
+def test_rank_plot_skips_zero_eigenvalues_on_log_axes(theory):
+    lam = np.r_[np.zeros(5), np.linspace(0.5, 2.0, 20)]
+    ax = plotting.rank_plot(lam, theory)
+    y = _line(ax, "data").get_ydata()
+    assert y.size == 20 and np.all(y > 0)
+    np.testing.assert_allclose(y, np.linspace(0.5, 2.0, 20)[::-1] / lam.mean())
+
+
+def test_rank_plot_draws_into_given_axes(eigs):
+    fig, ax = plt.subplots()
+    assert plotting.rank_plot(eigs, ax=ax) is ax
+    assert _line(ax, "data").get_ydata().size == eigs.size
+
+
+def test_rank_plot_raw_scale(eigs):
+    ax = plotting.rank_plot(eigs, normalize=False)
+    np.testing.assert_allclose(_line(ax, "data").get_ydata(), np.sort(eigs)[::-1])
+
+
+# ---------------------------------------------------------------------------- density
+def test_density_plot_histogram_is_a_density_and_theory_is_pdf(eigs, theory):
+    ax = plotting.density_plot(eigs, theory, null=stats.expon(), bins=20, drop_top=1)
+    assert ax.get_xscale() == "log"
+    step = [p for p in ax.patches if isinstance(p, matplotlib.patches.StepPatch)][0]
+    values, edges = step.get_data()[0], step.get_data()[1]
+    assert edges.size == 21
+    np.testing.assert_allclose(np.diff(np.log(edges)), np.log(edges[1] / edges[0]))  # log bins
+    x = np.sort(eigs)[::-1][1:]
+    x = x / x.mean()
+    counts = np.array([np.sum((x >= a) & (x < b)) for a, b in zip(edges[:-1], edges[1:])])
+    counts[-1] += np.sum(x == edges[-1])
+    np.testing.assert_allclose(values, counts / (x.size * np.diff(edges)))
+    np.testing.assert_allclose(np.sum(values * np.diff(edges)), 1.0)
+    th = _line(ax, "theory")
+    np.testing.assert_allclose(th.get_ydata(), theory.pdf(th.get_xdata()), rtol=1e-12)
+    # the grid covers the data range
+    assert th.get_xdata().min() <= x.min() and th.get_xdata().max() >= x.max()
+    null = _line(ax, "Marchenko–Pastur null")
+    np.testing.assert_allclose(null.get_ydata(), stats.expon().pdf(null.get_xdata()))
+
+
+def test_density_plot_grid_covers_theory_support(eigs):
+    wide = stats.uniform(loc=0.01, scale=50.0)  # support [0.01, 50.01] well beyond the data
+    ax = plotting.density_plot(eigs, wide, drop_top=1)
+    x = _line(ax, "theory").get_xdata()
+    assert x.min() < 0.0101 and x.max() > 50.0
+
+
+def test_density_plot_explicit_edges_and_linear_y(eigs, theory):
+    edges = np.geomspace(0.1, 10, 9)
+    ax = plotting.density_plot(eigs, theory, bins=edges, yscale="linear", drop_top=1)
+    step = [p for p in ax.patches if isinstance(p, matplotlib.patches.StepPatch)][0]
+    np.testing.assert_allclose(step.get_data()[1], edges)
+    assert ax.get_yscale() == "linear"
+
+
+# ---------------------------------------------------------------------------- CDF
+def test_cdf_distances_match_scipy(theory):
+    rng = np.random.default_rng(3)
+    x = theory.rvs(size=400, random_state=rng) * 1.1  # slightly off, so distances are non-zero
+    ks, cvm = plotting.empirical_cdf_distances(x, theory)
+    assert ks == pytest.approx(stats.kstest(x, theory.cdf).statistic, rel=1e-12)
+    # scipy's statistic is W^2 = n * (mean squared CDF difference)
+    assert cvm * x.size == pytest.approx(stats.cramervonmises(x, theory.cdf).statistic, rel=1e-10)
+
+
+def test_cdf_plot_draws_empirical_and_theory_cdf(eigs, theory):
+    ax = plotting.cdf_plot(eigs, theory, drop_top=1, null=stats.expon())
+    x = np.sort(np.sort(eigs)[::-1][1:])
+    x = x / x.mean()
+    data = _line(ax, "data")
+    # step: starts at 0 left of the smallest value, reaches 1 at the largest
+    np.testing.assert_allclose(data.get_xdata()[1:], x)
+    np.testing.assert_allclose(data.get_ydata(), np.arange(0, x.size + 1) / x.size)
+    th = _line(ax, "theory")
+    np.testing.assert_allclose(th.get_ydata(), theory.cdf(th.get_xdata()))
+    texts = " ".join(t.get_text() for t in ax.texts)
+    ks, cvm = plotting.empirical_cdf_distances(x, theory)
+    assert f"KS {ks:.3f}" in texts and "Marchenko–Pastur null: KS" in texts
+
+
+def test_cdf_plot_needs_theory(eigs):
+    with pytest.raises(ParameterError, match="theory"):
+        plotting.cdf_plot(eigs, None)
+
+
+# ---------------------------------------------------------------------------- subsampling
+@pytest.fixture
+def frame():
+    rng = np.random.default_rng(4)
+    rows = []
+    for m in (20, 50, 100, 200):
+        for d in range(5):
+            pr = 1 / (1 / m + 1 / 60 - 1 / 200) * (1 + 0.02 * rng.standard_normal())
+            rows.append({"size": m, "draw": d, "pr": pr * 0.9, "pr_corrected": pr})
+    return pd.DataFrame(rows)
+
+
+def test_subsampling_plot_means_and_theory(frame):
+    ax = plotting.subsampling_plot(frame, theory=60.0)
+    eb = [c for c in ax.containers if isinstance(c, matplotlib.container.ErrorbarContainer)]
+    assert len(eb) == 2
+    lines = {c.get_label(): c.lines[0] for c in eb}
+    corrected = [l for lab, l in lines.items() if lab.startswith("bias-corrected")][0]
+    np.testing.assert_array_equal(corrected.get_xdata(), [20, 50, 100, 200])
+    for m, y in zip(corrected.get_xdata(), corrected.get_ydata()):
+        assert y == pytest.approx(frame.loc[frame["size"] == m, "pr_corrected"].mean())
+    th = [l for l in ax.get_lines() if l.get_label().startswith("theory")][0]
+    m = th.get_xdata()
+    np.testing.assert_allclose(th.get_ydata(), 1 / (1 / m + 1 / 60 - 1 / 200))
+    assert th.get_ydata()[-1] == pytest.approx(60.0)  # PR_M = PR_N at M = N
+
+
+def test_subsampling_plot_ratio_form_with_spectrum_theory(frame):
+    class Spec:
+        participation_ratio = 0.3  # PR/N
+
+    ax = plotting.subsampling_plot(frame, theory=Spec(), form="ratio", n_total=200)
+    th = [l for l in ax.get_lines() if l.get_label().startswith("theory")][0]
+    m = th.get_xdata()
+    np.testing.assert_allclose(th.get_ydata(), 1 / (1 + m / 60 - m / 200))
+    assert "PR_M/M" in ax.get_ylabel()
+
+
+def test_subsampling_plot_bad_frames(frame):
+    with pytest.raises(DataValueError, match="size"):
+        plotting.subsampling_plot(frame.drop(columns="size"))
+    with pytest.raises(DataValueError, match="DataFrame"):
+        plotting.subsampling_plot(frame.to_numpy())
+    with pytest.raises(ParameterError, match="form"):
+        plotting.subsampling_plot(frame, form="log")
+    with pytest.raises(ParameterError, match="PR_N"):
+        plotting.subsampling_plot(frame, theory=500.0)
+
+
+# ---------------------------------------------------------------------------- bad input
+@pytest.mark.parametrize("func", [plotting.rank_plot, plotting.density_plot])
+def test_bad_eigenvalues(func):
+    with pytest.raises(ShapeError, match="1-D"):
+        func(np.eye(3))
+    with pytest.raises(DataValueError, match="NaN"):
+        func(np.array([1.0, np.nan, 2.0]))
+    with pytest.raises(DataValueError, match="negative"):
+        func(np.array([1.0, -0.5, 2.0]))
+    with pytest.raises(DataValueError, match="at least 2"):
+        func(np.array([1.0]))
+    with pytest.raises(DataValueError, match="zero"):
+        func(np.zeros(4))
+    with pytest.raises(ParameterError, match="drop_top"):
+        func(np.arange(1.0, 5.0), drop_top=3)
+    with pytest.raises(ParameterError, match="pdf/cdf/ppf"):
+        func(np.arange(1.0, 5.0), theory="iid")
+
+
+def test_bad_bins(eigs):
+    with pytest.raises(ParameterError, match="bins"):
+        plotting.density_plot(eigs, bins=1)
+    with pytest.raises(ParameterError, match="edges"):
+        plotting.density_plot(eigs, bins=[-1.0, 1.0, 2.0])
+
+
+# ---------------------------------------------------------------------------- figure of a fit
+class _FakeFit:
+    """The public attributes of a fitted GainFit that spectrum_figure reads."""
+
+    def __init__(self, eigenvalues, theory):
+        self.eigenvalues_ = eigenvalues
+        self.n_dropped_ = 1
+        self.g_eff_ = 0.512
+        self.g_eff_ci_ = (0.48, 0.55)
+        self.ci = 0.9
+        self.alpha_ = 0.2
+        self.theory_ = theory
+        self.null_ = stats.expon()
+
+
+def test_spectrum_figure_two_panels(eigs, theory, tmp_path):
+    fig = plotting.spectrum_figure(_FakeFit(eigs, theory))
+    ax_rank, ax_dens = fig.axes
+    label = r"fit: $g_\mathrm{eff}$ = 0.512 [0.480, 0.550] (90% CI)"
+    lam = np.sort(eigs)[::-1]
+    np.testing.assert_allclose(_line(ax_rank, "data").get_ydata(), lam[1:] / lam[1:].mean())
+    th = _line(ax_dens, label)
+    np.testing.assert_allclose(th.get_ydata(), theory.pdf(th.get_xdata()))
+    assert _line(ax_rank, r"Marchenko–Pastur null ($\alpha$ = 0.20)")
+    fig.savefig(tmp_path / "f.png")
+    assert (tmp_path / "f.png").stat().st_size > 10_000
+
+
+def test_spectrum_figure_needs_a_fitted_fit():
+    class Unfitted:
+        g_eff_ = None
+
+    with pytest.raises(DataValueError, match="fit"):
+        plotting.spectrum_figure(Unfitted())
