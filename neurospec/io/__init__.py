@@ -1,0 +1,257 @@
+"""Read recordings from files into :class:`~neurospec.Recording` (time x neurons).
+
+``load(path, **options)`` dispatches on the file suffix:
+
+========================  =====================================================================
+suffix                    options (besides ``bin_size``, ``time_range``, ``orientation``)
+========================  =====================================================================
+``.nwb``                  ``source`` ("auto" | "units" | series path or name), ``units``
+                          (ids, ``{column: value}``, callable), ``keep_empty``, ``resample``,
+                          ``timestamp_tolerance`` (see :func:`neurospec.io.nwb.load_nwb`)
+``.npy``                  ``t_start``, ``unit_ids`` (memory-mapped, read in chunks)
+``.npz``                  ``key`` (which array), ``t_start``, ``unit_ids``
+``.csv``                  ``time_column``, ``header``, ``sep``, ``t_start``, ``unit_ids``
+``.h5`` / ``.hdf5``       ``dataset`` (path inside the file), ``t_start``, ``unit_ids``
+``.mat``                  ``variable``, ``t_start``, ``unit_ids`` (v7.3 files are read with h5py)
+========================  =====================================================================
+
+``bin_size`` is in seconds. For spike times (NWB Units) it is the bin width of the counts and is
+required; for array files it is the sampling interval (seconds per row) and is required; for
+NWB series it is optional and must be a whole multiple of the sampling interval.
+
+``open_lazy(path, **options)`` takes the same options and returns a :class:`LazyActivity`
+whose ``data`` reads time rows on demand (``data[i0:i1]`` -> float64 ``(rows, n_neurons)``;
+``iter_chunks()`` walks the whole recording) — for estimators that stream over recordings
+larger than memory. ``describe(path)`` returns what a file holds (a dict) and
+``format_description`` renders it as the text ``neurospec info`` prints.
+"""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+
+from ..errors import FileFormatError, LoaderError
+from .arrays import ARRAY_SUFFIXES, LazyActivity, TimeMajorView, describe_array, open_array
+
+__all__ = [
+    "SUPPORTED_SUFFIXES",
+    "load",
+    "open_lazy",
+    "describe",
+    "format_description",
+    "LazyActivity",
+    "TimeMajorView",
+]
+
+SUPPORTED_SUFFIXES = (".nwb",) + ARRAY_SUFFIXES
+
+
+def _check_path(path):
+    if isinstance(path, (str, Path)) is False:
+        raise LoaderError(f"expected a file path (str or Path), got {type(path).__name__}.")
+    p = Path(path).expanduser()
+    if not p.exists():
+        raise LoaderError(f"{p}: no such file; check the path (relative paths start at {Path.cwd()}).")
+    if p.is_dir():
+        raise LoaderError(f"{p}: is a directory; give the path of a data file inside it.")
+    suffix = p.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise FileFormatError(
+            f"{p}: unknown file type {suffix or '(no suffix)'!r}; neurospec reads "
+            f"{', '.join(SUPPORTED_SUFFIXES)}. Convert the data to one of these (e.g. numpy.save "
+            "of a time x neurons array), or rename the file if its suffix is wrong."
+        )
+    return p, suffix
+
+
+def _opener(suffix):
+    if suffix == ".nwb":
+        from .nwb import open_nwb
+
+        return open_nwb
+    return open_array
+
+
+def _check_options(func, options, path, suffix):
+    allowed = [n for n, prm in inspect.signature(func).parameters.items()
+               if prm.kind == prm.KEYWORD_ONLY]
+    if suffix != ".nwb":  # array options apply to one suffix each
+        per_suffix = {"key": (".npz",), "dataset": (".h5", ".hdf5"), "variable": (".mat",),
+                      "time_column": (".csv",), "header": (".csv",), "sep": (".csv",)}
+        allowed = [n for n in allowed if suffix in per_suffix.get(n, (suffix,))]
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        raise LoaderError(
+            f"{path}: option{'s' if len(unknown) > 1 else ''} {', '.join(unknown)} do not apply to "
+            f"{suffix} files; options for {suffix} are: {', '.join(allowed)}."
+        )
+
+
+def open_lazy(path, **options):
+    """Open a recording without reading its activity.
+
+    Parameters
+    ----------
+    path : str or Path
+        A file with one of :data:`SUPPORTED_SUFFIXES`.
+    **options
+        As for :func:`load`.
+
+    Returns
+    -------
+    LazyActivity
+        ``data`` (time x neurons, shape ``(n_samples, n_neurons)``; slicing rows reads them from
+        disk as float64), ``bin_size`` (s), ``t_start`` (s), ``unit_ids``, ``meta``,
+        ``iter_chunks(chunk_rows=None)``, ``to_recording()`` and ``close()``. Use it as a
+        context manager so the file is closed. HDF5/NWB series and ``.npy`` files stay on disk;
+        NWB spike times (binned), ``.npz``, ``.csv`` and MATLAB v5 files are in memory.
+
+    Examples
+    --------
+    >>> with neurospec.io.open_lazy("big.h5", dataset="rates", bin_size=0.01) as lazy:
+    ...     for start, block in lazy.iter_chunks():   # block: float64 (rows, n_neurons)
+    ...         ...
+    """
+    p, suffix = _check_path(path)
+    func = _opener(suffix)
+    _check_options(func, options, p, suffix)
+    return func(p, **options)
+
+
+def load(path, **options):
+    """Load a recording from a file into a :class:`~neurospec.Recording`.
+
+    Parameters
+    ----------
+    path : str or Path
+        ``.nwb``, ``.npy``, ``.npz``, ``.csv``, ``.h5``/``.hdf5`` or ``.mat``.
+    bin_size : float
+        Seconds. NWB spike times: bin width (required). Arrays: seconds per row (required; a CSV
+        ``time_column`` can supply it). NWB series: optional coarser bin, a whole multiple of the
+        sampling interval (samples are averaged).
+    time_range : (float, float), optional
+        Keep ``[t0, t1)`` seconds.
+    orientation : {None, "time_by_neurons", "neurons_by_time", "auto"}
+        Layout of a stored matrix. Default: time x neurons, and an obviously transposed matrix
+        (under 500 rows, thousands of columns) raises :class:`~neurospec.errors.ShapeError`
+        instead of being guessed.
+    **options
+        Per format: see the table in :mod:`neurospec.io`, :func:`neurospec.io.nwb.load_nwb`
+        and :func:`neurospec.io.arrays.open_array`.
+
+    Returns
+    -------
+    Recording
+        Activity float64, shape (n_samples, n_neurons); ``meta`` records the source file,
+        the series, the kind of activity and every preprocessing step (including anything that
+        was left out).
+
+    Raises
+    ------
+    LoaderError
+        Missing or unreadable file, or an option that does not apply to the format.
+    FileFormatError
+        Unknown suffix.
+    NoDataError, AmbiguousSourceError, DataValueError, SpikeTimesError, ShapeError, BinSizeError
+        See the messages: each names the input and the fix.
+    """
+    with open_lazy(path, **options) as lazy:
+        return lazy.to_recording()
+
+
+def describe(path):
+    """What a file holds, so that you know what to ask :func:`load` for.
+
+    Returns
+    -------
+    dict
+        For NWB see :func:`neurospec.io.nwb.describe_nwb` (units with spike counts and time
+        span; every TimeSeries with path, shape, rate, duration and unit). For arrays see
+        :func:`neurospec.io.arrays.describe_array` (arrays / datasets / variables with shapes).
+    """
+    p, suffix = _check_path(path)
+    if suffix == ".nwb":
+        from .nwb import describe_nwb
+
+        return describe_nwb(p)
+    return describe_array(p)
+
+
+def _fmt(x, spec="g"):
+    return "-" if x is None else format(x, spec)
+
+
+def format_description(desc, max_units=50):
+    """Render :func:`describe`'s dict as readable text (what ``neurospec info`` prints)."""
+    lines = []
+    path = desc["path"]
+    if desc["format"] != "nwb":
+        lines.append(f"{path}: {desc['format']} file")
+        if not desc["arrays"]:
+            lines.append("  (no arrays)")
+        for a in desc["arrays"]:
+            label = a["name"] or "(array)"
+            lines.append(f"  {label:<30} shape {a['shape']}  {a['dtype']}")
+        for n in desc.get("notes", []):
+            lines.append(f"  note: {n}")
+        option = {"npz": "key", "h5": "dataset", "hdf5": "dataset", "mat": "variable"}.get(desc["format"])
+        lines.append("Load with: neurospec.load(path, bin_size=<seconds per row>"
+                     + (f", {option}='<name>'" if option else "")
+                     + ")  # rows = time bins, columns = neurons")
+        return "\n".join(lines)
+
+    lines.append(f"{path}: NWB file (version {desc.get('nwb_version') or '?'})")
+    lines.append(f"  session: {desc.get('session_description')!s}  (start {desc.get('session_start_time')})")
+    if desc.get("neurospec_meta"):
+        keys = ", ".join(sorted(desc["neurospec_meta"]))
+        lines.append(f"  written by neurospec; stored metadata: {keys}")
+    units = desc.get("units")
+    if units is None:
+        lines.append("Units: none")
+    elif "error" in units:
+        lines.append(f"Units: {units['n_units']} units, unreadable: {units['error']}")
+    else:
+        lines.append(
+            f"Units: {units['n_units']} units, {units['n_spikes']} spikes, "
+            f"{_fmt(units['t_first'], '.6g')} .. {_fmt(units['t_last'], '.6g')} s"
+            + (f", {units['n_empty']} without spikes" if units["n_empty"] else "")
+        )
+        cols = units["columns"]
+        if cols:
+            lines.append(f"  columns: {', '.join(cols)}  (select with units={{'{cols[0]}': ...}})")
+        header = f"  {'id':>8} {'spikes':>8} {'first (s)':>11} {'last (s)':>11} {'rate (Hz)':>10}"
+        header += "".join(f" {c[:12]:>12}" for c in cols[:6])
+        lines.append(header)
+        for row in units["table"][:max_units]:
+            line = (f"  {row['id']!s:>8} {row['n_spikes']:>8d} {_fmt(row['first'], '11.4f'):>11} "
+                    f"{_fmt(row['last'], '11.4f'):>11} {_fmt(row['rate_hz'], '10.3f'):>10}")
+            line += "".join(f" {str(row[c])[:12]:>12}" for c in cols[:6])
+            lines.append(line)
+        if len(units["table"]) > max_units:
+            lines.append(f"  ... {len(units['table']) - max_units} more units")
+    series = desc.get("series", [])
+    if not series:
+        lines.append("TimeSeries: none")
+    else:
+        lines.append(f"TimeSeries: {len(series)}")
+        for s in series:
+            flag = "" if s["usable"] else f"  [not loadable: {s['reason']}]"
+            lines.append(
+                f"  {s['path']}  ({s['type']})  shape {s['shape']} (time x channels)  "
+                f"{s['timing'] or 'no timing'}  start {_fmt(s['starting_time'], '.6g')} s  "
+                f"duration {_fmt(s['duration'], '.6g')} s  unit {s['unit']}{flag}"
+            )
+    if desc.get("epochs") is not None:
+        lines.append(f"Epochs: {desc['epochs']}")
+    if desc.get("default_source"):
+        src = desc["default_source"]
+        if src == "units":
+            lines.append("Load with: neurospec.load(path, bin_size=<seconds>)  # source='auto' "
+                         "bins the Units spike times into counts")
+        else:
+            lines.append(f"Load with: neurospec.load(path)  # source='auto' reads {src!r}; "
+                         "bin_size=<multiple of its sampling interval> to rebin")
+    elif desc.get("default_error"):
+        lines.append(f"Load with: source='<path>' (auto cannot choose: {desc['default_error']})")
+    return "\n".join(lines)
