@@ -350,6 +350,17 @@ def test_timeseries_rate_2d_and_1d(tmp_path):
         load(path, source="units")
 
 
+def test_timeseries_conversion_and_offset(tmp_path):
+    raw = np.random.default_rng(8).integers(-100, 100, size=(60, 3)).astype(np.int16)
+    path = write_series(tmp_path / "conv.nwb", TimeSeries(name="raw", data=raw, unit="V", rate=20.0,
+                                                          conversion=0.5, offset=1.0))
+    rec = load(path, bin_size=0.1)
+    np.testing.assert_allclose(rec.activity, (raw * 0.5 + 1.0).reshape(30, 2, 3).mean(axis=1),
+                               atol=1e-12)
+    assert any("conversion factor 0.5" in s for s in rec.meta["preprocessing"])
+    assert rec.meta["unit"] == "V"
+
+
 def test_timeseries_timestamps(tmp_path):
     rng = np.random.default_rng(4)
     x = rng.normal(size=(100, 2))

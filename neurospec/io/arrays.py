@@ -82,6 +82,9 @@ class TimeMajorView:
         Source rows merged into one output row; trailing rows that do not fill one are left out.
     reduce : {"mean", "sum"}
         How merged rows are combined.
+    scale, offset : float or array_like of shape (n_neurons,), optional
+        Affine conversion ``value * scale + offset`` applied to what is read (e.g. NWB
+        ``conversion``/``offset``), per kept column when arrays.
 
     Attributes
     ----------
@@ -94,7 +97,8 @@ class TimeMajorView:
     ndim = 2
     dtype = np.dtype(np.float64)
 
-    def __init__(self, source, *, transpose=False, rows=None, cols=None, factor=1, reduce="mean"):
+    def __init__(self, source, *, transpose=False, rows=None, cols=None, factor=1, reduce="mean",
+                 scale=None, offset=None):
         shape = tuple(int(s) for s in source.shape)
         if len(shape) not in (1, 2):
             raise ShapeError(f"expected a 1-D or 2-D source, got shape {shape}.")
@@ -117,6 +121,8 @@ class TimeMajorView:
         self._n_cols_src = n_cols_src
         n_cols = n_cols_src if self._cols is None else self._cols.size
         self.n_source_rows = r1 - r0
+        self._scale = None if scale is None else np.asarray(scale, dtype=np.float64)
+        self._offset = None if offset is None else np.asarray(offset, dtype=np.float64)
         self.shape = ((r1 - r0) // self.factor, n_cols)
         try:
             itemsize = np.dtype(source.dtype).itemsize
@@ -150,6 +156,10 @@ class TimeMajorView:
         if self._cols is not None:
             block = block[:, self._cols]
         block = block.astype(np.float64, copy=False)
+        if self._scale is not None:
+            block = block * self._scale
+        if self._offset is not None:
+            block = block + self._offset
         if f > 1:
             block = block.reshape(i1 - i0, f, block.shape[1])
             block = block.sum(axis=1) if self.reduce == "sum" else block.mean(axis=1)

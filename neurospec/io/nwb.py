@@ -587,6 +587,27 @@ def _timing(ts, n_time, sname, tol):
     )
 
 
+def _conversion(ts, n_ch, cols, steps):
+    """NWB's affine conversion to the series' unit: data * conversion (* channel_conversion) + offset."""
+    conv = getattr(ts, "conversion", 1.0)
+    conv = 1.0 if conv is None else float(conv)
+    off = getattr(ts, "offset", 0.0)
+    off = 0.0 if off is None else float(off)
+    scale = None
+    chan = getattr(ts, "channel_conversion", None)
+    if chan is not None:
+        chan = np.asarray(chan[:], dtype=np.float64).reshape(-1)
+        if chan.size == n_ch:
+            scale = conv * (chan if cols is None else chan[cols])
+            steps.append(f"applied conversion {conv:g} x per-channel channel_conversion")
+    if scale is None and conv != 1.0:
+        scale = conv
+        steps.append(f"applied conversion factor {conv:g} (to {getattr(ts, 'unit', '?')})")
+    if off != 0.0:
+        steps.append(f"applied offset {off:g}")
+    return scale, (off if off != 0.0 else None)
+
+
 def _open_series(name, spath, ts, *, bin_size, units, time_range, orientation, resample,
                  timestamp_tolerance, file_meta, note, closers):
     sname = f"{name} [{spath}]"
@@ -624,6 +645,8 @@ def _open_series(name, spath, ts, *, bin_size, units, time_range, orientation, r
         steps.append(f"selected {cols.size} of {n_ch} channels by id")
         ids = ids[cols]
 
+    scale, offset = _conversion(ts, n_ch, cols, steps)
+
     fm = file_meta or {}
     kind = "traces"
     if spath == "acquisition/activity" and fm.get("kind") in ACTIVITY_KINDS:
@@ -646,7 +669,8 @@ def _open_series(name, spath, ts, *, bin_size, units, time_range, orientation, r
         if n_grid < 2:
             raise BinSizeError(f"{sname}: bin_size={grid_dt:g} s is longer than the series "
                                f"({irregular[-1] - irregular[0]:g} s); choose a smaller bin_size.")
-        raw = TimeMajorView(data, transpose=transpose, cols=cols).read(name=sname, unit_ids=ids)
+        raw = TimeMajorView(data, transpose=transpose, cols=cols, scale=scale,
+                            offset=offset).read(name=sname, unit_ids=ids)
         grid = irregular[0] + grid_dt * np.arange(n_grid)
         source = np.empty((n_grid, raw.shape[1]), dtype=np.float64)
         for j in range(raw.shape[1]):
@@ -654,7 +678,7 @@ def _open_series(name, spath, ts, *, bin_size, units, time_range, orientation, r
         del raw
         steps.append(f"resampled {timing} onto a regular {grid_dt:g} s grid by linear "
                      f"interpolation ({n_grid} samples)")
-        transpose, cols, dt, factor = False, None, grid_dt, 1
+        transpose, cols, dt, factor, scale, offset = False, None, grid_dt, 1, None, None
     else:
         if ts.rate is None:
             steps.append(f"{timing}: treated as evenly sampled")
@@ -678,7 +702,7 @@ def _open_series(name, spath, ts, *, bin_size, units, time_range, orientation, r
         if n_native - n_out * factor:
             steps.append(f"dropped {n_native - n_out * factor} trailing samples that did not fill a bin")
     view = TimeMajorView(source, transpose=transpose, rows=(i0, i0 + n_out * factor), cols=cols,
-                         factor=factor, reduce=reduce)
+                         factor=factor, reduce=reduce, scale=scale, offset=offset)
     meta = _make_meta(name, spath, kind, steps, file_meta)
     meta["unit"] = getattr(ts, "unit", None)
     meta["sampling_interval"] = dt
