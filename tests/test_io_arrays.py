@@ -295,3 +295,14 @@ def test_describe_arrays(tmp_path, x):
     with h5py.File(h5, "w") as f:
         f["g/x"] = x
     assert describe(h5)["arrays"] == [{"name": "g/x", "shape": (400, 7), "dtype": "float64"}]
+
+
+def test_lazy_view_works_with_dask(tmp_path, x):
+    """The streaming estimator may hand the lazy view to dask: it needs shape/dtype/ndim/slicing."""
+    da = pytest.importorskip("dask.array")
+    path = tmp_path / "t.h5"
+    with h5py.File(path, "w") as f:
+        f["x"] = x.T  # stored neurons x time
+    with open_lazy(path, bin_size=0.1, orientation="neurons_by_time") as lazy:
+        d = da.from_array(lazy.data, chunks=(64, -1))
+        np.testing.assert_allclose((d.T @ d).compute(), x.T @ x, rtol=1e-12)

@@ -29,6 +29,7 @@ larger than memory. ``describe(path)`` returns what a file holds (a dict) and
 from __future__ import annotations
 
 import inspect
+import os
 from pathlib import Path
 
 from ..errors import FileFormatError, LoaderError
@@ -48,9 +49,10 @@ SUPPORTED_SUFFIXES = (".nwb",) + ARRAY_SUFFIXES
 
 
 def _check_path(path):
-    if isinstance(path, (str, Path)) is False:
-        raise LoaderError(f"expected a file path (str or Path), got {type(path).__name__}.")
-    p = Path(path).expanduser()
+    try:
+        p = Path(os.fspath(path)).expanduser()
+    except TypeError:
+        raise LoaderError(f"expected a file path (str or Path), got {type(path).__name__}.") from None
     if not p.exists():
         raise LoaderError(f"{p}: no such file; check the path (relative paths start at {Path.cwd()}).")
     if p.is_dir():

@@ -534,7 +534,8 @@ def _finish(path, source, bin_size, *, orientation, time_range, t_start, unit_id
                 f"{name}: {len(unit_ids)} unit_ids for {n_cols} neurons (columns); give one id "
                 "per neuron."
             )
-        meta = {"source": str(path), "kind": "traces", "preprocessing": steps, **meta_extra}
+        meta = {"source": str(path), "kind": "traces", "preprocessing": steps, "file_meta": None,
+                **meta_extra}
         return LazyActivity(view, bin_size, t_start=t_start + i0 * bin_size, unit_ids=unit_ids,
                             meta=meta, closers=closers)
     except BaseException:
