@@ -13,6 +13,8 @@ __version__ = "0.1.0"
 _LAZY = {
     "Recording": "neurospec.recording",
     "load": "neurospec.io",
+    "describe": "neurospec.io",
+    "open_lazy": "neurospec.io",
     "CovarianceSpectrum": "neurospec.spectrum",
     "subsample_spectra": "neurospec.spectrum",
     "GainFit": "neurospec.fit",

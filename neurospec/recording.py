@@ -493,6 +493,8 @@ class Recording:
         meta = _jsonable(self.meta)
         meta["unit_ids"] = _jsonable(self.unit_ids.tolist())
         meta["bin_size"] = self.bin_size
+        meta["t_start"] = self.t_start
+        meta["t_stop"] = self.t_start + self.duration
         nwb = NWBFile(
             session_description=session_description or meta.get("description", "neurospec recording"),
             identifier=identifier or str(uuid4()),
