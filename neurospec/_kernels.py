@@ -261,6 +261,15 @@ def integrate_numpy(J, H, P, JP, Z, func, deriv, a, b, ns, mode, base, scale, lo
     """
     N, K = H.shape
     n_stat = 0
+    with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported by the caller
+        return _integrate_numpy(J, H, P, JP, Z, func, deriv, a, b, ns, mode, base, scale, lo,
+                                steps_per_bin, out_factor, out, acc, pos, bin_index,
+                                stat_every, step_count, dacc, hacc, h2acc, N, K, n_stat)
+
+
+def _integrate_numpy(J, H, P, JP, Z, func, deriv, a, b, ns, mode, base, scale, lo,
+                     steps_per_bin, out_factor, out, acc, pos, bin_index,
+                     stat_every, step_count, dacc, hacc, h2acc, N, K, n_stat):
     for s in range(Z.shape[0]):
         np.dot(J, P, out=JP)
         z = Z[s].reshape(N, K)
