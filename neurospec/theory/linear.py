@@ -157,6 +157,11 @@ def _horner_dpsi(coef, psi):
     return acc
 
 
+def _cmatvec(m, w):
+    """Complex matrix times real vector (a complex BLAS call is far slower here)."""
+    return m.real @ w + 1j * (m.imag @ w)
+
+
 class _Rep:
     """Sine-series representation of ``q(v) = x p(x)``, ``v = log x = c0 + h cos(phi)``.
 
@@ -329,27 +334,58 @@ class _Rep:
         t0 = t0.real + 1j * np.abs(t0.imag)
         sq = np.sqrt(t0 - 1.0) * np.sqrt(t0 + 1.0)
         psi = t0 - sq
+        # far from the support (pole outside the Bernstein ellipse where the trapezoidal
+        # rule is exact to round-off) the plain quadrature sum is used: it avoids the
+        # cancellation of the split form when |z| << lo
+        far = np.abs(psi) ** (self.n + 1) < 1e-18
+        G = np.empty(z.shape, dtype=complex)
+        dG = np.empty(z.shape, dtype=complex) if deriv else None
+        if far.any():
+            zf = z[far][:, None]
+            inv = 1.0 / (zf - self.x[None, :])
+            G[far] = _cmatvec(inv, self.wq)
+            if deriv:
+                dG[far] = -_cmatvec(inv * inv, self.wq)
+        near = ~far
+        if near.any():
+            out = self._stieltjes_split(z[near], v0[near], psi[near], sq[near], deriv)
+            if deriv:
+                G[near], dG[near] = out
+            else:
+                G[near] = out
+        if deriv:
+            return G.reshape(shape), dG.reshape(shape)
+        return G.reshape(shape)
+
+    def _stieltjes_split(self, z, v0, psi, sq, deriv):
         cauchy = np.pi * _horner_psi(self.c, psi)
         d = self.v[None, :] - v0[:, None]
         xj = self.x[None, :]
         zc = z[:, None]
         small = np.abs(d) < 0.1
+        any_small = bool(small.any())
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            inv_em1 = zc / (xj - zc)  # 1 / (e^d - 1)
-            r = np.where(small, 0.5 - d / 12.0 + d**3 / 720.0 - d**5 / 30240.0,
-                         1.0 / d - inv_em1)
-        smooth = r @ self.wq
+            inv_d = 1.0 / d
+            inv_xz = 1.0 / (xj - zc)
+            r = inv_d - zc * inv_xz  # 1/d - 1/(e^d - 1), with e^d - 1 = (x_j - z)/z
+        if any_small:  # series where the two terms cancel
+            ds = d[small]
+            d2 = ds * ds
+            r[small] = 0.5 - ds / 12.0 + ds * d2 / 720.0 - ds * d2 * d2 / 30240.0
+        smooth = _cmatvec(r, self.wq)
         S = smooth + cauchy
         G = S / z
         if not deriv:
-            return G.reshape(shape)
+            return G
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            rp = np.where(small, -1.0 / 12.0 + d**2 / 240.0 - d**4 / 6048.0,
-                          -1.0 / d**2 + xj * zc / (xj - zc) ** 2)
+            rp = xj * zc * inv_xz * inv_xz - inv_d * inv_d
             dpsi = -psi / sq
-        dS_dv0 = -(rp @ self.wq) + np.pi * _horner_dpsi(self.c, psi) * dpsi / self.h
+        if any_small:
+            d2 = ds * ds
+            rp[small] = -1.0 / 12.0 + d2 / 240.0 - d2 * d2 / 6048.0
+        dS_dv0 = -_cmatvec(rp, self.wq) + np.pi * _horner_dpsi(self.c, psi) * dpsi / self.h
         dG = (dS_dv0 / z - S / z) / z
-        return G.reshape(shape), dG.reshape(shape)
+        return G, dG
 
 
 # ----------------------------------------------------------------------------------------

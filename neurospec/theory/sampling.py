@@ -1,0 +1,432 @@
+"""How observation distorts a covariance spectrum (science.md §4).
+
+Two observation models, each returning a new :class:`~neurospec.theory.linear.Spectrum`
+(so they compose, e.g. ``LinearSpectrum(0.8).subsampled(0.25).sampled(0.5)``):
+
+:func:`sampled`
+    finite time samples: the spectrum of the sample covariance of ``T = N / alpha``
+    independent samples, the free multiplicative convolution of the true spectrum with
+    Marchenko-Pastur(alpha).
+:func:`subsampled`
+    recording a random fraction ``f = M / N`` of the neurons: the spectrum of an M x M
+    principal submatrix, the free compression of the true spectrum (R-transform ``R(f w)``).
+
+Routes
+------
+``"polynomial"`` (iid couplings, sampled only)
+    the exact cubic of science.md §4 for ``s = z G(z) - 1``,
+    ``(k+a)^2 s^3 + [2k + 2a + k a (1-1/g^2) + a^2] s^2 + [1 + k (1-1/g^2) + 2a] s + 1 = 0``
+    with ``k = g^2 x``, ``a = alpha``, density ``|Im s| / (pi x)``; the support edges are the
+    double roots (discriminant roots refined by Newton on the double-root system).
+``"subordination"`` (any spectrum)
+    the subordination (Silverstein) equations solved on the nodes of the output's
+    representation, using the parent's Stieltjes transform ``G``:
+
+    - sampling: ``x = w (1 - a + a w G(w))``, output ``G_S(x) = w G(w) / x``;
+    - compression: ``x = w - (1 - f) / G(w)``, output ``G_f(x) = G(w) / f``.
+
+    The support edges are the critical values of these explicit maps ``x(w)`` on the real
+    axis outside the parent's support; inside the support, ``w`` is found by Newton's method
+    with a homotopy ``x (1 + i y)``, ``y: 1 -> 0`` (vectorised over all nodes).
+
+Convention for ``alpha > 1`` (fewer samples than neurons)
+----------------------------------------------------------
+The N x N sample covariance then has ``N - T`` zero eigenvalues. The spectrum returned
+describes only the ``T`` non-zero eigenvalues: its density is ``alpha`` times the continuous
+part of the N x N spectral density (so it integrates to one), and its mean is ``alpha`` times
+the parent's mean (e.g. ``alpha / (1 - g^2)`` for an unnormalized iid spectrum). Call
+``.normalize()`` on the result for mean 1. ``alpha = 1`` exactly has a hard edge at 0
+(density ~ x^-1/2); ``|alpha - 1| < 1e-8`` is evaluated at ``alpha = 1 - 1e-8`` (CDF change
+~1e-7 near x = 0, less elsewhere).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.polynomial import Polynomial
+from scipy.optimize import brentq
+
+from neurospec.errors import ConvergenceError, ParameterError
+from neurospec.theory.linear import LinearSpectrum, Spectrum, _cubic_roots, _Rep
+
+__all__ = ["sampled", "subsampled", "SampledSpectrum", "SubsampledSpectrum"]
+
+# alpha within this distance of 1 is evaluated at 1 - _ALPHA_GAP: alpha = 1 has a hard edge at
+# 0 (density ~ x^-1/2) that the log-variable representation cannot hold; the CDF changes by
+# O(sqrt(_ALPHA_GAP)) ~ 1e-7 near 0 and far less elsewhere
+_ALPHA_GAP = 1e-8
+
+
+def sampled(spectrum, alpha, method="auto"):
+    """Spectrum of the sample covariance from ``T = N / alpha`` independent samples.
+
+    Parameters
+    ----------
+    spectrum : Spectrum
+        The true (population) covariance spectrum.
+    alpha : float
+        ``N / T >= 0``; ``alpha = 0`` (infinitely many samples) returns ``spectrum``. Use an
+        *effective* T for temporally correlated samples.
+    method : {"auto", "polynomial", "subordination"}
+        ``"auto"`` uses the exact cubic for iid :class:`LinearSpectrum` and subordination
+        otherwise.
+
+    Returns
+    -------
+    Spectrum
+        For ``alpha > 1``, the distribution of the T non-zero eigenvalues (mean
+        ``alpha * spectrum.mean()``); see the module docstring.
+    """
+    if not isinstance(spectrum, Spectrum):
+        raise ParameterError(
+            f"sampled: expected a neurospec Spectrum, got {type(spectrum).__name__}.")
+    try:
+        a = float(alpha)
+    except (TypeError, ValueError):
+        raise ParameterError(f"sampled: alpha must be a number N/T >= 0, got {alpha!r}.") from None
+    if not np.isfinite(a) or a < 0:
+        raise ParameterError(
+            f"sampled: alpha = N/T must be finite and >= 0, got {alpha!r}.")
+    if a == 0:
+        return spectrum
+    if method not in ("auto", "polynomial", "subordination"):
+        raise ParameterError(
+            f"sampled: method must be 'auto', 'polynomial' or 'subordination', got {method!r}.")
+    iid = isinstance(spectrum, LinearSpectrum) and spectrum.kappa == 0
+    if method == "polynomial" and not iid:
+        raise ParameterError(
+            "sampled: method='polynomial' exists only for iid couplings (LinearSpectrum with "
+            "kappa=0); use method='subordination'.")
+    if method == "auto":
+        method = "polynomial" if iid else "subordination"
+    return SampledSpectrum(spectrum, a, method)
+
+
+def subsampled(spectrum, fraction):
+    """Spectrum of the covariance of a random fraction ``M / N`` of the neurons.
+
+    Free compression: the R-transform of the result is ``R(f w)``. The mean is unchanged
+    and ``1 / PR_M = 1 / M + 1 / PR_N - 1 / N``.
+
+    Parameters
+    ----------
+    spectrum : Spectrum
+        Spectrum of the full N x N covariance.
+    fraction : float
+        ``f = M / N`` in (0, 1]; ``f = 1`` returns ``spectrum``.
+    """
+    if not isinstance(spectrum, Spectrum):
+        raise ParameterError(
+            f"subsampled: expected a neurospec Spectrum, got {type(spectrum).__name__}.")
+    try:
+        f = float(fraction)
+    except (TypeError, ValueError):
+        raise ParameterError(
+            f"subsampled: fraction must be a number in (0, 1], got {fraction!r}.") from None
+    if not (np.isfinite(f) and 0 < f <= 1):
+        raise ParameterError(
+            f"subsampled: fraction = M/N must lie in (0, 1], got {fraction!r}.")
+    if f == 1:
+        return spectrum
+    return SubsampledSpectrum(spectrum, f)
+
+
+# ----------------------------------------------------------------------------------------
+class SampledSpectrum(Spectrum):
+    """Sample-covariance spectrum ``parent`` x Marchenko-Pastur(``alpha``); see :func:`sampled`.
+
+    Attributes
+    ----------
+    parent : Spectrum
+    alpha : float
+    method : str
+        ``"polynomial"`` or ``"subordination"``.
+    """
+
+    def __init__(self, parent, alpha, method):
+        self.parent = parent
+        self.alpha = float(alpha)
+        self._a = 1.0 - _ALPHA_GAP if abs(self.alpha - 1.0) < _ALPHA_GAP else self.alpha
+        self.method = method
+        self.normalized = bool(parent.normalized and self.alpha <= 1)
+
+    def __repr__(self):
+        return f"{self.parent!r}.sampled({self.alpha:g})"
+
+    def _mean_exact(self):
+        m = self.parent.moment(1)
+        return m * max(self.alpha, 1.0)
+
+    def _second_moment_exact(self):
+        m1 = self.parent.moment(1)
+        m2 = self.parent.moment(2)
+        return (m2 + self.alpha * m1 * m1) * max(self.alpha, 1.0)
+
+    def _build_rep(self):
+        if self.method == "polynomial":
+            try:
+                rep = self._build_rep_polynomial()
+                # the cubic loses accuracy near alpha = 1 (near-triple root at small x):
+                # its raw normalisation is an independent check of the whole density
+                if abs(rep.mass_raw - 1.0) < 1e-10:
+                    return rep
+            except ConvergenceError:
+                pass
+            self.method = "subordination"
+        return _subordination_rep(self.parent, _SamplingMap(self._a))
+
+    # -- exact cubic for iid couplings ---------------------------------------------------
+    def _build_rep_polynomial(self):
+        p = self.parent
+        g, a = p.g, self._a
+        s_out = p._scale  # parent's normalisation; sampling commutes with scaling
+        lo, hi = _iid_sampled_edges(g, a)
+        mult = max(a, 1.0)
+
+        def density(x):
+            lam = x / s_out
+            return _iid_sampled_density(lam, g, a) * mult / s_out
+
+        return _Rep(lo * s_out, hi * s_out, density)
+
+
+def _iid_cubic(k, g, a):
+    """Coefficients (highest first) of the §4 cubic in s at ``k = g^2 x``."""
+    e = 1.0 - 1.0 / (g * g)
+    return ((k + a) ** 2, 2 * k + 2 * a + e * a * k + a * a, 1.0 + e * k + 2 * a, 1.0)
+
+
+def _iid_sampled_density(lam, g, a):
+    """Continuous part of the N x N sample-covariance density (iid couplings), raw units."""
+    lam = np.asarray(lam, dtype=float)
+    k = g * g * lam
+    A, B, C, D = _iid_cubic(k, g, a)
+    r = _cubic_roots(A, B, C, D * np.ones_like(k))
+    return np.max(np.abs(r.imag), axis=0) / (np.pi * lam)
+
+
+def _iid_sampled_edges(g, a):
+    """Support edges of the iid sampled spectrum (raw units): double roots of the cubic."""
+    e = 1.0 - 1.0 / (g * g)
+    K = Polynomial([0.0, 1.0])
+    A = (K + a) ** 2
+    B = 2 * K + 2 * a + e * a * K + a * a
+    C = 1 + e * K + 2 * a
+    disc = 18 * A * B * C - 4 * B**3 + B**2 * C**2 - 4 * A * C**3 - 27 * A**2
+    # disc = k^2 Q(k) exactly (the cubic has a double root s = -1/alpha at k = 0); dropping
+    # the two round-off constant terms keeps the small lower edge accurate near alpha = 1
+    Q = Polynomial(disc.coef[2:])
+    roots = Q.roots()
+    cand = np.sort(roots[(np.abs(roots.imag) <= 1e-10 * np.abs(roots)) & (roots.real > 0)].real)
+    # support: where the discriminant is negative (a complex-conjugate pair of roots)
+    if cand.size < 2:
+        raise ConvergenceError(f"no support found for the sampled iid spectrum (g={g}, alpha={a})")
+    mids = 0.5 * (cand[:-1] + cand[1:])
+    neg = np.nonzero(Q(mids) < 0)[0]
+    if neg.size != 1:
+        raise ConvergenceError(
+            f"sampled iid spectrum (g={g}, alpha={a}): expected one support interval, found "
+            f"{neg.size}")
+    k_edges = np.array([cand[neg[0]], cand[neg[0] + 1]])
+    k_edges = _refine_double_root(k_edges, g, a)
+    return k_edges[0] / (g * g), k_edges[1] / (g * g)
+
+
+def _refine_double_root(k, g, a, iters=6):
+    """Newton on ``P(s, k) = P_s(s, k) = 0`` (double root of the cubic) from edge guesses."""
+    e = 1.0 - 1.0 / (g * g)
+    k = np.asarray(k, dtype=float).copy()
+    A, B, C, D = _iid_cubic(k, g, a)
+    r = _cubic_roots(A, B, C, D * np.ones_like(k)).real  # (3, 2)
+    # the double root: the closest pair of (real parts of) roots
+    d01, d02, d12 = (np.abs(r[0] - r[1]), np.abs(r[0] - r[2]), np.abs(r[1] - r[2]))
+    s = np.where((d01 <= d02) & (d01 <= d12), (r[0] + r[1]) / 2,
+                 np.where(d02 <= d12, (r[0] + r[2]) / 2, (r[1] + r[2]) / 2))
+    k0 = k.copy()
+    for _ in range(iters):
+        A, B, C, _ = _iid_cubic(k, g, a)
+        P = ((A * s + B) * s + C) * s + 1.0
+        Ps = (3 * A * s + 2 * B) * s + C
+        Pss = 6 * A * s + 2 * B
+        dA = 2 * (k + a)
+        dB = 2 + e * a
+        dC = e
+        Pk = (dA * s + dB) * s * s + dC * s
+        Psk = (3 * dA * s + 2 * dB) * s + dC
+        det = Ps * Psk - Pk * Pss
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ds = (P * Psk - Pk * Ps) / det
+            dk = (Ps * Ps - P * Pss) / det
+        ok = np.isfinite(ds) & np.isfinite(dk)
+        s = np.where(ok, s - ds, s)
+        k = np.where(ok, k - dk, k)
+    # keep the discriminant roots if Newton wandered off (should not happen)
+    bad = ~np.isfinite(k) | (np.abs(k - k0) > 1e-3 * np.abs(k0))
+    return np.where(bad, k0, k)
+
+
+# ----------------------------------------------------------------------------------------
+class SubsampledSpectrum(Spectrum):
+    """Spectrum of a random fraction ``f`` of the neurons of ``parent``; see :func:`subsampled`."""
+
+    def __init__(self, parent, fraction):
+        self.parent = parent
+        self.fraction = float(fraction)
+        self.method = "subordination"
+        self.normalized = bool(parent.normalized)
+
+    def __repr__(self):
+        return f"{self.parent!r}.subsampled({self.fraction:g})"
+
+    def _mean_exact(self):
+        return self.parent.moment(1)
+
+    def _second_moment_exact(self):
+        m1 = self.parent.moment(1)
+        f = self.fraction
+        return f * self.parent.moment(2) + (1 - f) * m1 * m1
+
+    def _build_rep(self):
+        return _subordination_rep(self.parent, _CompressionMap(self.fraction))
+
+
+# ----------------------------------------------------------------------------------------
+# subordination machinery
+# ----------------------------------------------------------------------------------------
+class _SamplingMap:
+    """``x(w) = w (1 - a + a w G(w))``; output density ``-Im(w G(w)) / (pi x)``."""
+
+    def __init__(self, a):
+        self.a = a
+
+    def x(self, w, G):
+        return w * (1 - self.a + self.a * w * G)
+
+    def scale(self, w, G):
+        return np.abs(w) * (abs(1 - self.a) + self.a * np.abs(w * G))
+
+    def dx(self, w, G, dG):
+        a = self.a
+        return 1 - a + 2 * a * w * G + a * w * w * dG
+
+    def start(self, z, m1):
+        return z - self.a * m1
+
+    def density(self, x, w, G):
+        return -np.imag(w * G) / (np.pi * x) * max(self.a, 1.0)
+
+    def lower_interval(self, lo_parent):
+        # lower edge: max of x(w) on (0, lo) for a < 1, on (-inf, 0) for a > 1
+        return (0.0, lo_parent) if self.a < 1 else (-np.inf, 0.0)
+
+
+class _CompressionMap:
+    """``x(w) = w - (1 - f) / G(w)``; output density ``-Im G(w) / (pi f)``."""
+
+    def __init__(self, f):
+        self.f = f
+
+    def x(self, w, G):
+        return w - (1 - self.f) / G
+
+    def scale(self, w, G):
+        return np.abs(w) + (1 - self.f) / np.abs(G)
+
+    def dx(self, w, G, dG):
+        return 1 + (1 - self.f) * dG / (G * G)
+
+    def start(self, z, m1):
+        f = self.f
+        return z / f - (1 - f) * m1 / f
+
+    def density(self, x, w, G):
+        return -np.imag(G) / (np.pi * self.f)
+
+    def lower_interval(self, lo_parent):
+        return (-np.inf, lo_parent)
+
+
+def _edge_search(parent, mp, grid):
+    """Root of ``x'(w)`` on a sorted real grid where it changes sign once; returns (w, x)."""
+    w = np.asarray(grid, dtype=float)
+    G, dG = parent._stieltjes(w.astype(complex), deriv=True)
+    d = mp.dx(w, G.real, dG.real)
+    sign_change = np.nonzero(np.sign(d[:-1]) != np.sign(d[1:]))[0]
+    if sign_change.size == 0:
+        raise ConvergenceError("could not locate the support edge of the transformed spectrum")
+
+    def f(wr):
+        Gs, dGs = parent._stieltjes(np.array([wr], dtype=complex), deriv=True)
+        return float(mp.dx(wr, Gs.real[0], dGs.real[0]))
+
+    # the sign change closest to the parent's support (grid is ordered away from it)
+    i = sign_change[0]
+    wa, wb = w[i], w[i + 1]
+    w_star = brentq(f, min(wa, wb), max(wa, wb), xtol=1e-15 * max(abs(wa), abs(wb)), rtol=1e-15,
+                    maxiter=200)
+    Gs = parent._stieltjes(np.array([w_star], dtype=complex)).real[0]
+    return w_star, float(mp.x(w_star, Gs))
+
+
+def _subordination_edges(parent, mp):
+    lo_p, hi_p = parent.support()
+    # upper edge: minimum of x(w) on (hi_p, inf); grid ordered away from the support
+    grid_hi = hi_p * (1 + np.logspace(-12, 4, 97))
+    _, hi = _edge_search(parent, mp, grid_hi)
+    a_lo, b_lo = mp.lower_interval(lo_p)
+    if a_lo == 0.0:
+        grid_lo = b_lo * (1 - np.logspace(-12, 0, 97)[:-1])
+        grid_lo = np.concatenate([grid_lo, b_lo * np.logspace(-3, -14, 45)])
+    elif b_lo == 0.0:
+        grid_lo = -lo_p * np.logspace(-14, 8, 133)
+    else:  # (-inf, lo_p): start next to lo_p, then through 0 to large negative values
+        grid_lo = np.concatenate([lo_p * (1 - np.logspace(-12, 0, 97)[:-1]),
+                                  -lo_p * np.logspace(-8, 8, 97)])
+    _, lo = _edge_search(parent, mp, grid_lo)
+    if not (0 < lo < hi):
+        raise ConvergenceError(f"transformed spectrum has an invalid support [{lo}, {hi}]")
+    return lo, hi
+
+
+def _solve_subordination(parent, mp, x, m1):
+    """Solve ``mp.x(w) = x + i0`` for each x (inside the support) by a homotopy in Im z."""
+    x = np.asarray(x, dtype=float)
+    ys = np.concatenate([4.0 ** -np.arange(0, 13), [0.0]])
+    z = x * (1 + 1j * ys[0])
+    w = mp.start(z, m1)
+    for j, y in enumerate(ys):
+        z = x * (1 + 1j * y)
+        n_newton = 3 if j < len(ys) - 1 else 12
+        for _ in range(n_newton):
+            G, dG = parent._stieltjes(w, deriv=True)
+            F = mp.x(w, G) - z
+            dF = mp.dx(w, G, dG)
+            step = F / dF
+            # damp steps that would leave the upper half plane
+            w_new = w - step
+            bad = ~np.isfinite(w_new) | (w_new.imag < 0)
+            w_new = np.where(bad, w - 0.5 * step, w_new)
+            w_new = np.where(~np.isfinite(w_new) | (w_new.imag < 0),
+                             w.real + 0.5j * w.imag, w_new)
+            w = w_new
+    G = parent._stieltjes(w)
+    # backward error: residual relative to the size of the terms of the map
+    resid = np.abs(mp.x(w, G) - x) / (mp.scale(w, G) + x)
+    if np.any(~np.isfinite(resid)) or np.max(resid) > 1e-9:
+        raise ConvergenceError(
+            f"subordination equation did not converge (max relative residual "
+            f"{np.nanmax(resid):.2e})")
+    return w, G
+
+
+def _subordination_rep(parent, mp):
+    lo, hi = _subordination_edges(parent, mp)
+    m1 = parent.moment(1)
+
+    def density(x):
+        w, G = _solve_subordination(parent, mp, x, m1)
+        return np.maximum(mp.density(x, w, G), 0.0)
+
+    return _Rep(lo, hi, density)
