@@ -49,6 +49,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numpy.polynomial import Polynomial
 from scipy.fft import dst
 
 from neurospec.errors import ConvergenceError, ParameterError
@@ -733,6 +734,133 @@ class LinearSpectrum(Spectrum):
         s = self._scale
         return self._raw_density(x / s) / s
 
+    # -- kappa = -1: antisymmetric couplings, closed forms ----------------------------------
+    # C = (I - J^2)^-1 with J = g A, A antisymmetric with eigenvalues i mu, mu semicircular
+    # on [-2, 2]: lambda = 1 / (1 + g^2 mu^2). The density diverges like (1 - lambda)^-1/2 at
+    # the upper edge, which the sine-series representation cannot hold, so every quantity
+    # is computed from the semicircle instead.
+    def _antisym(self):
+        return self.kappa == -1.0
+
+    def _build_rep(self):
+        if self._antisym():
+            raise NotImplementedError("kappa = -1 uses closed forms")  # pragma: no cover
+        return super()._build_rep()
+
+    def support(self):
+        if self._antisym():
+            lo, hi = self._raw_support()
+            return lo * self._scale, hi * self._scale
+        return super().support()
+
+    def pdf(self, x):
+        if not self._antisym():
+            return super().pdf(x)
+        x = np.asarray(x, dtype=float)
+        lo, hi = self.support()
+        inside = (x > lo) & (x < hi)
+        out = np.zeros(x.shape)
+        out[inside] = self._density_inside(x[inside])
+        return out if out.ndim else float(out)
+
+    def _mu_of(self, x):
+        """|mu| at which 1/(1 + g^2 mu^2) equals the raw eigenvalue x / scale."""
+        lam = np.asarray(x, dtype=float) / self._scale
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.sqrt(np.maximum(1.0 / lam - 1.0, 0.0)) / self.g
+
+    def cdf(self, x):
+        if not self._antisym():
+            return super().cdf(x)
+        x = np.asarray(x, dtype=float)
+        lo, hi = self.support()
+        m = np.clip(self._mu_of(np.clip(x, lo, hi)), 0.0, 2.0)
+        # P(|mu| >= m) for the semicircle on [-2, 2]
+        f = 1.0 - (m * np.sqrt(4.0 - m * m) / (2 * np.pi) + 2.0 * np.arcsin(m / 2.0) / np.pi)
+        out = np.where(x <= lo, 0.0, np.where(x >= hi, 1.0, np.clip(f, 0.0, 1.0)))
+        return out if out.ndim else float(out)
+
+    def ppf(self, q):
+        if not self._antisym():
+            return super().ppf(q)
+        q = np.asarray(q, dtype=float)
+        qc = np.clip(q, 0.0, 1.0)
+        # solve 2 th + sin(2 th) = pi (1 - q) for th in [0, pi/2], m = 2 sin(th)
+        target = np.pi * (1.0 - qc)
+        th = np.clip(target / 4.0, 0.0, np.pi / 2)  # 2th + sin 2th ~ 4 th for small th
+        th = np.where(target > np.pi / 2, np.pi / 2 - np.cbrt(3 * (np.pi - target) / 4.0), th)
+        for _ in range(30):
+            f = 2 * th + np.sin(2 * th) - target
+            d = 2 + 2 * np.cos(2 * th)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                th = np.clip(np.where(d > 0, th - f / d, th), 0.0, np.pi / 2)
+        m = 2 * np.sin(th)
+        out = self._scale / (1.0 + self.g**2 * m * m)
+        out = np.where((q < 0) | (q > 1) | np.isnan(q), np.nan, out)
+        return out if out.ndim else float(out)
+
+    def _semicircle_nodes(self, n=400):
+        j = np.arange(1, n + 1)
+        th = j * np.pi / (n + 1)
+        mu = 2 * np.cos(th)
+        w = 2.0 / (n + 1) * np.sin(th) ** 2  # Gauss rule for sqrt(4-mu^2)/(2 pi)
+        return mu, w
+
+    def expect(self, func):
+        if not self._antisym():
+            return super().expect(func)
+        mu, w = self._semicircle_nodes()
+        return float(np.sum(w * func(self._scale / (1.0 + self.g**2 * mu * mu))))
+
+    def moment(self, order):
+        if not self._antisym() or order in (0, 1, 2):
+            return super().moment(order) if not self._antisym() else self._moment_antisym(order)
+        return self.expect(lambda x: x**order)
+
+    def _moment_antisym(self, order):
+        if order == 0:
+            return 1.0
+        if order == 1:
+            return self._mean_exact()
+        return self._second_moment_exact()
+
+    def _stieltjes(self, z, deriv=False):
+        if not self._antisym():
+            return super()._stieltjes(z, deriv=deriv)
+        # G(z) = (1/z) [1 - G_sc(a) / (a z g^2)] with a^2 = (1/zr - 1)/g^2, zr = z/scale,
+        # G_sc(a) = (a - sqrt(a-2) sqrt(a+2)) / 2 the semicircle transform (odd in a)
+        sc = self._scale
+        g2 = self.g**2
+        zr = np.asarray(z, dtype=complex) / sc
+        a2 = (1.0 / zr - 1.0) / g2
+        # boundary values from Im z > 0 correspond to Im a^2 < 0: keep the sign of zero
+        a2 = a2.real + 1j * np.where(a2.imag == 0, -0.0, a2.imag)
+        a = np.sqrt(a2)
+        root = np.sqrt(a - 2.0) * np.sqrt(a + 2.0)
+        gsc = (a - root) / 2.0
+        ratio = gsc / a
+        G = (1.0 - ratio / (zr * g2)) / zr
+        dgsc = (1.0 - a / root) / 2.0
+        da = -1.0 / (2.0 * a * zr * zr * g2)
+        dratio = (dgsc / a - gsc / (a * a)) * da
+        H = -ratio / (zr * g2)
+        dH = -dratio / (zr * g2) + ratio / (zr * zr * g2)
+        dG = -(1.0 + H) / (zr * zr) + dH / zr
+        # far from the support (|z| small in particular, where the closed form cancels) the
+        # Gauss rule of the semicircle is exact to round-off: poles at mu = +-a, |a| > 2
+        far = np.abs(a / 2 + root / 2) > 1.1
+        if np.any(far):
+            mu, w = self._semicircle_nodes()
+            lam = 1.0 / (1.0 + g2 * mu * mu)
+            inv = 1.0 / (zr[far][..., None] - lam)
+            G = np.where(far, 0, G)
+            dG = np.where(far, 0, dG)
+            G[far] = np.sum(w * inv, axis=-1)
+            dG[far] = -np.sum(w * inv * inv, axis=-1)
+        if not deriv:
+            return G / sc
+        return G / sc, dG / sc**2
+
     def _raw_density(self, lam):
         g, kappa = self.g, self.kappa
         if kappa == 0:
@@ -759,12 +887,85 @@ def _iid_density(lam, g):
     return im / np.pi / (g * g * lam * lam)
 
 
-def _reciprocal_density(lam, g, kappa):  # filled in below (kappa != 0)
-    raise NotImplementedError("reciprocal couplings (kappa != 0) are not implemented yet")
+def _reciprocal_coeffs(y, g, kappa):
+    """Quartic of science.md §3 in s (coefficients highest first) at ``y = 1/(g^2 lambda)``."""
+    b = 1.0 + kappa
+    e2 = 1.0 / (g * g)
+    one = np.ones_like(y)
+    return (b * b * y, b * (b + 2) * y, y * (2 * kappa + 3) - e2 + b * b, y - e2 + 2 * b, one)
+
+
+def _reciprocal_root(y, g, kappa):
+    """The physical root s(y + i0) of the reciprocal-coupling quartic, vectorised over y.
+
+    The branch is identified by continuation rather than by a rule on the roots (for
+    0 < kappa < 1 the support folds and no simple rule holds for all kappa): for
+    ``Y = y + i L`` with large ``L`` the physical root is the Stieltjes-like ``s ~ -1/Y``
+    (Im s > 0); Newton's method tracks it while ``L`` decreases geometrically to 0, and
+    the root of the batched companion-matrix eigenvalues nearest to it is returned.
+    """
+    y = np.asarray(y, dtype=float)
+    b = 1.0 + kappa
+    e2 = 1.0 / (g * g)
+    big = 1e4 * np.maximum(1.0, y)
+    steps = np.concatenate([np.geomspace(1.0, 1e-16, 60), [0.0]])
+    Y = y + 1j * big
+    s = -1.0 / Y
+    for f in steps:
+        Y = y + 1j * big * f
+        c0, c1, c2, c3 = b * b * Y, b * (b + 2) * Y, Y * (2 * kappa + 3) - e2 + b * b, Y - e2 + 2 * b
+        for _ in range(2):
+            p = (((c0 * s + c1) * s + c2) * s + c3) * s + 1.0
+            dp = ((4 * c0 * s + 3 * c1) * s + 2 * c2) * s + c3
+            step = p / dp
+            s_new = s - step
+            bad = ~np.isfinite(s_new) | (s_new.imag < 0)
+            s_new = np.where(bad, s - 0.5 * step, s_new)
+            s = np.where(~np.isfinite(s_new) | (s_new.imag < 0), s, s_new)
+    roots = _quartic_roots(_reciprocal_coeffs(y, g, kappa))
+    idx = np.argmin(np.abs(roots - s[None]), axis=0)
+    return np.take_along_axis(roots, idx[None], axis=0)[0]
+
+
+def _reciprocal_density(lam, g, kappa):
+    """Density of C's eigenvalues for reciprocal correlation kappa (0 < |kappa| < 1)."""
+    lam = np.asarray(lam, dtype=float)
+    y = 1.0 / (g * g * lam)
+    s = _reciprocal_root(y, g, kappa)
+    return np.abs(s.imag) / np.pi / (g * g * lam * lam)
 
 
 def _reciprocal_edges(g, kappa):
-    raise NotImplementedError("reciprocal couplings (kappa != 0) are not implemented yet")
+    """Support edges (raw lambda units) for 0 < |kappa| < 1.
+
+    Candidate edges are the positive roots of the quartic's discriminant (a polynomial of
+    degree <= 6 in y, with an exact factor y); roots beyond the norm bound
+    ``y <= (1 + ||J||)^2 / g^2``, ``||J|| <= g (2 sqrt(1-|kappa|) + 2 sqrt(|kappa|))`` are
+    spurious branches. The support is the contiguous run of candidate intervals on which
+    the physical branch has positive density (inner roots are folds).
+    """
+    Y = Polynomial([0.0, 1.0])
+    a, b, c, d, e = _reciprocal_coeffs(Y, g, kappa)
+    e = Polynomial([1.0])
+    disc = (256 * a**3 * e**3 - 192 * a**2 * b * d * e**2 - 128 * a**2 * c**2 * e**2
+            + 144 * a**2 * c * d**2 * e - 27 * a**2 * d**4 + 144 * a * b**2 * c * e**2
+            - 6 * a * b**2 * d**2 * e - 80 * a * b * c**2 * d * e + 18 * a * b * c * d**3
+            + 16 * a * c**4 * e - 4 * a * c**3 * d**2 - 27 * b**4 * e**2 + 18 * b**3 * c * d * e
+            - 4 * b**3 * d**3 - 4 * b**2 * c**3 * e + b**2 * c**2 * d**2)
+    coef = disc.coef[1:]  # exact factor y
+    coef = coef[: np.max(np.nonzero(np.abs(coef) > 1e-12 * np.max(np.abs(coef)))[0]) + 1]
+    roots = Polynomial(coef).roots()
+    ymax = (1 + g * (2 * math.sqrt(1 - abs(kappa)) + 2 * math.sqrt(abs(kappa)))) ** 2 / g**2
+    cand = np.sort(roots[(np.abs(roots.imag) <= 1e-10 * np.abs(roots)) & (roots.real > 0)
+                         & (roots.real < ymax)].real)
+    if cand.size >= 2:
+        mids = np.sqrt(cand[:-1] * cand[1:])
+        pos = np.nonzero(_reciprocal_density(1.0 / (g * g * mids), g, kappa) > 0)[0]
+    if cand.size < 2 or pos.size == 0 or np.any(np.diff(pos) != 1):
+        raise ConvergenceError(
+            f"LinearSpectrum(g={g}, kappa={kappa}): could not identify the support edges")
+    y_lo, y_hi = cand[pos[0]], cand[pos[-1] + 1]
+    return 1.0 / (g * g * y_hi), 1.0 / (g * g * y_lo)
 
 
 # ----------------------------------------------------------------------------------------
