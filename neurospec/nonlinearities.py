@@ -39,6 +39,7 @@ external bias, the ensemble mean of every neuron's input is zero (see
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Callable
 
 import numpy as np
@@ -58,6 +59,15 @@ _N_GH_1D = 96
 _N_GH_2D = 64
 
 
+@lru_cache(maxsize=64)
+def _gh_cached(n: int):
+    x, w = np.polynomial.hermite_e.hermegauss(n)
+    w = w / np.sqrt(2.0 * np.pi)
+    x.flags.writeable = False
+    w.flags.writeable = False
+    return x, w
+
+
 def gauss_hermite(n: int) -> tuple[np.ndarray, np.ndarray]:
     """Nodes and weights for ``E[f(x)]``, ``x ~ N(0, 1)`` (probabilists' Hermite rule).
 
@@ -69,31 +79,77 @@ def gauss_hermite(n: int) -> tuple[np.ndarray, np.ndarray]:
     Returns
     -------
     x, w : ndarray, shape (n,)
-        Nodes and weights; ``sum(w * f(x))`` approximates ``E[f(x)]``; ``sum(w) == 1``.
+        Nodes and weights (read-only, cached); ``sum(w * f(x))`` approximates ``E[f(x)]``;
+        ``sum(w) == 1``. Reliable up to n = 350.
     """
-    x, w = np.polynomial.hermite_e.hermegauss(int(n))
-    return x, w / np.sqrt(2.0 * np.pi)
+    return _gh_cached(int(n))
+
+
+@lru_cache(maxsize=8)
+def _gl_cached(n: int):
+    x, w = np.polynomial.legendre.leggauss(n)
+    x.flags.writeable = False
+    w.flags.writeable = False
+    return x, w
+
+
+def _panel_rule(edges: np.ndarray, n: int = 16) -> tuple[np.ndarray, np.ndarray]:
+    """Composite Gauss-Legendre nodes and weights on consecutive panels ``edges``."""
+    x, w = _gl_cached(n)
+    a, b = edges[:-1, None], edges[1:, None]
+    half = 0.5 * (b - a)
+    return (half * x + 0.5 * (a + b)).ravel(), (half * w).ravel()
+
+
+def _composite_1d(f: Callable, var: float, refine: int) -> float:
+    sd = np.sqrt(var)
+    lim = 12.0 * sd
+    core = min(10.0, lim)
+    # panels <= 0.5 wide where the nonlinearity varies (|h| < 10), <= sd/2 wide in the tails
+    inner = np.linspace(-core, core, 2 * int(np.ceil(2 * core)) * refine + 1)
+    n_out = max(int(np.ceil((lim - core) / (0.5 * sd))), 1) * refine
+    outer = np.linspace(core, lim, n_out + 1)[1:]
+    edges = np.concatenate([-outer[::-1], inner, outer])
+    h, w = _panel_rule(edges)
+    dens = np.exp(-0.5 * h * h / var) / np.sqrt(2.0 * np.pi * var)
+    return float(np.dot(w * dens, f(h)))
 
 
 def _gauss_1d(f: Callable, var: float, n: int | None = None) -> float:
-    """``E[f(h)]`` for ``h ~ N(0, var)``: Gauss-Hermite when var is small, else adaptive quad."""
+    """``E[f(h)]`` for ``h ~ N(0, var)``.
+
+    Small variance: Gauss-Hermite. Large variance (a fixed Gauss-Hermite rule cannot resolve a
+    unit-width feature of f under a wide Gaussian): error-controlled composite Gauss-Legendre
+    (panels <= 0.5 wide for |h| < 10, <= sd/2 beyond, out to 12 sd), refined until two levels
+    agree to 1e-11 relative, with adaptive :func:`scipy.integrate.quad` as the fallback.
+    """
     var = float(var)
     if var <= 0.0:
         return float(np.asarray(f(np.zeros(1)))[0])
-    sd = np.sqrt(var)
     if var <= _GH_MAX_VAR:
         x, w = gauss_hermite(n or _N_GH_1D)
-        return float(np.dot(w, f(sd * x)))
+        return float(np.dot(w, f(np.sqrt(var) * x)))
+    prev = _composite_1d(f, var, 1)
+    for refine in (2, 4):
+        cur = _composite_1d(f, var, refine)
+        if abs(cur - prev) <= 1e-11 * max(abs(cur), 1e-300) + 1e-15:
+            return cur
+        prev = cur
+    return _quad_1d(f, var)
+
+
+def _quad_1d(f: Callable, var: float) -> float:
+    """``E[f(h)]`` by adaptive quadrature (scipy.integrate.quad), split at 0 and +-10."""
+    sd = np.sqrt(var)
 
     def integrand(h):
         return float(np.asarray(f(np.array([h])))[0]) * np.exp(-0.5 * h * h / var)
 
-    # Split at 0 (where the nonlinearity varies) and cover the Gaussian out to 12 sd.
     lim = 12.0 * sd
     pts = [-lim, -min(10.0, lim / 2), 0.0, min(10.0, lim / 2), lim]
     total = 0.0
     for a, b in zip(pts[:-1], pts[1:]):
-        total += integrate.quad(integrand, a, b, limit=200, epsabs=1e-13, epsrel=1e-11)[0]
+        total += integrate.quad(integrand, a, b, limit=400, epsabs=1e-14, epsrel=1e-12)[0]
     return total / np.sqrt(2.0 * np.pi * var)
 
 
@@ -148,7 +204,9 @@ class Nonlinearity:
     func: Callable = field(repr=False)
     deriv: Callable = field(repr=False)
     odd: bool = False
-    # Closed forms, keyed by average name; filled for the named nonlinearities only.
+    # Closed forms keyed by average name ("mean", "mean_deriv", "second_moment", "mean_deriv_sq",
+    # "cross", "cross_deriv", "cross_integral"), plus accurate numerical 2-D rules
+    # ("cross_num", "cross_deriv_num"); filled for the named nonlinearities only.
     closed: dict = field(default_factory=dict, repr=False, compare=False)
     antideriv: Callable | None = field(default=None, repr=False, compare=False)
 
@@ -190,12 +248,16 @@ class Nonlinearity:
         """
         if "cross" in self.closed:
             return np.asarray(self.closed["cross"](var, np.asarray(cov, dtype=float)), dtype=float)
+        if "cross_num" in self.closed:
+            return np.asarray(self.closed["cross_num"](var, np.asarray(cov, dtype=float)), dtype=float)
         return _gauss_cross(self.func, self.func, var, cov, self._n2d(var))
 
     def cross_deriv(self, var: float, cov) -> np.ndarray:
         """``E[phi'(h1) phi'(h2)]`` (the derivative of :meth:`cross` in ``cov``, by Price's theorem)."""
         if "cross_deriv" in self.closed:
             return np.asarray(self.closed["cross_deriv"](var, np.asarray(cov, dtype=float)), dtype=float)
+        if "cross_deriv_num" in self.closed:
+            return np.asarray(self.closed["cross_deriv_num"](var, np.asarray(cov, dtype=float)), dtype=float)
         return _gauss_cross(self.deriv, self.deriv, var, cov, self._n2d(var))
 
     def cross_integral(self, var: float, c0: float, c1: float) -> float:
@@ -234,8 +296,9 @@ class Nonlinearity:
 
     def _n2d(self, var: float) -> int:
         # Gauss-Hermite needs more nodes as the Gaussian widens relative to the unit scale
-        # of the nonlinearity (tanh's poles sit at distance pi/(2 sqrt(var)) in x).
-        return int(np.clip(_N_GH_2D * np.sqrt(max(var, 1.0)) / 1.5, _N_GH_2D, 256))
+        # of the nonlinearity (tanh's poles sit at distance pi/(2 sqrt(var)) in x); the error
+        # is largest at cov -> var: ~1e-9 at var = 2 with 128 nodes, ~1e-6 at var = 8 with 256.
+        return int(np.clip(48.0 * (1.0 + np.sqrt(var)), _N_GH_2D, 256))
 
 
 # -------------------------------------------------------------------------------------
@@ -251,7 +314,100 @@ def _tanh_deriv(h):
     return 1.0 / np.cosh(np.clip(h, -350.0, 350.0)) ** 2
 
 
-_TANH = Nonlinearity("tanh", np.tanh, _tanh_deriv, True, {}, _tanh_antideriv)
+# -- tanh at large variance: sign decomposition -------------------------------------------
+# tanh = sign + r with r(y) = tanh(y) - sign(y) localised (|r| < 2 e^{-2|y|}). Then
+#   E[tanh tanh](c) = (2/pi) arcsin(rho) + E[r(h1) (tanh + sign)(h2)]
+# (exchangeability), and the conditional averages of h2 given h1 = y, h2 ~ N(rho y, s^2),
+#   E[sign(h2)|y] = erf(rho y / (s sqrt 2)),  E[tanh(h2)|y] = E[sign|y] + int r(u) N(u; rho y, s^2) du,
+# need only integrals against the localised r (or Gauss-Hermite in x when s < 1, where
+# tanh(mu + s x) is analytic in a wide strip). Accurate at any variance.
+_R_EDGES = np.array([0.0, 0.5, 1.5, 3.0, 6.0, 11.0, 20.0])
+_Y_POS, _W_POS = _panel_rule(_R_EDGES, 16)
+_Y_R = np.concatenate([-_Y_POS[::-1], _Y_POS])   # nodes on [-20, 20], split at 0
+_W_R = np.concatenate([_W_POS[::-1], _W_POS])
+_TANH_BIG_VAR = 4.0
+
+
+def _tanh_r(y):
+    return np.tanh(y) - np.sign(y)
+
+
+def _normal_pdf(u, mu, s):
+    return np.exp(-0.5 * ((u - mu) / s) ** 2) / (np.sqrt(2.0 * np.pi) * s)
+
+
+def _cond_mean(func, loc_func, mu, s, sign_part):
+    """E[func(mu + s x)], x ~ N(0,1), for arrays mu (..., ny) and s (..., 1).
+
+    ``loc_func`` is the localised part of func (func - sign_part*sign); Gauss-Hermite in x
+    where s < 1, quadrature against loc_func on the fixed y-grid where s >= 1.
+    """
+    x, w = gauss_hermite(64)
+    small = (s < 1.0)[..., 0]
+    out = np.empty(mu.shape)
+    if np.any(small):
+        mu_s, s_s = mu[small], s[small]
+        out[small] = func(mu_s[..., None] + s_s[..., None] * x) @ w
+    if np.any(~small):
+        mu_b, s_b = mu[~small], s[~small]
+        # int loc(u) N(u; mu, s^2) du on the fixed u-grid, for every (mu, s)
+        pdf = _normal_pdf(_Y_R, mu_b[..., None], s_b[..., None])
+        loc = pdf @ (loc_func(_Y_R) * _W_R)
+        base = special.erf(mu_b / (s_b * np.sqrt(2.0))) if sign_part else 0.0
+        out[~small] = base + loc
+    return out
+
+
+def _tanh_cross_big(v, c):
+    c = np.asarray(c, dtype=float)
+    shape = c.shape
+    cc = np.clip(c.ravel(), -v, v)
+    sgn = np.sign(cc)
+    rho = np.abs(cc)[:, None] / v                              # (m, 1)
+    s = np.sqrt(np.maximum(v * (1.0 - rho * rho), 0.0))       # conditional sd
+    y = _Y_R[None, :]
+    mu = rho * y                                               # (m, ny)
+    s_safe = np.maximum(s, 1e-300)
+    e_sign = np.where(s > 0, special.erf(mu / (s_safe * np.sqrt(2.0))), np.sign(mu))
+    e_tanh = _cond_mean(np.tanh, _tanh_r, mu, s_safe, True)
+    e_tanh = np.where(s > 0, e_tanh, np.tanh(mu))
+    dens = np.exp(-0.5 * y * y / v) / np.sqrt(2.0 * np.pi * v)
+    corr = ((_tanh_r(_Y_R) * _W_R)[None, :] * dens * (e_tanh + e_sign)).sum(axis=1)
+    out = sgn * ((2.0 / np.pi) * np.arcsin(rho[:, 0]) + corr)
+    return out.reshape(shape)
+
+
+def _tanh_cross_deriv_big(v, c):
+    c = np.asarray(c, dtype=float)
+    shape = c.shape
+    cc = np.clip(c.ravel(), -v, v)
+    rho = cc[:, None] / v
+    s = np.sqrt(np.maximum(v * (1.0 - rho * rho), 0.0))
+    y = _Y_R[None, :]
+    mu = rho * y
+    s_safe = np.maximum(s, 1e-300)
+    e_d = _cond_mean(_tanh_deriv, _tanh_deriv, mu, s_safe, False)
+    e_d = np.where(s > 0, e_d, _tanh_deriv(mu))
+    dens = np.exp(-0.5 * y * y / v) / np.sqrt(2.0 * np.pi * v)
+    out = ((_tanh_deriv(_Y_R) * _W_R)[None, :] * dens * e_d).sum(axis=1)
+    return out.reshape(shape)
+
+
+def _tanh_cross(v, c):
+    if v > _TANH_BIG_VAR:
+        return _tanh_cross_big(v, c)
+    return _gauss_cross(np.tanh, np.tanh, v, c, int(np.clip(48.0 * (1.0 + np.sqrt(v)), 64, 256)))
+
+
+def _tanh_cross_deriv(v, c):
+    if v > _TANH_BIG_VAR:
+        return _tanh_cross_deriv_big(v, c)
+    return _gauss_cross(_tanh_deriv, _tanh_deriv, v, c, int(np.clip(48.0 * (1.0 + np.sqrt(v)), 64, 256)))
+
+
+_TANH = Nonlinearity(
+    "tanh", np.tanh, _tanh_deriv, True, {"cross_num": _tanh_cross, "cross_deriv_num": _tanh_cross_deriv}, _tanh_antideriv
+)
 
 # erf(a h) with a = sqrt(pi)/2, so that phi'(h) = exp(-a^2 h^2) and phi'(0) = 1.
 _A_ERF = np.sqrt(np.pi) / 2.0
