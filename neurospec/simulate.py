@@ -15,7 +15,8 @@ Implementation: the trials are integrated together, the state being one
 ``(n_neurons, n_trials)`` array, so each step is a single matrix-matrix product
 ``J @ phi(H)``; the step loop runs in numba (:mod:`neurospec._kernels`); bins are
 accumulated on the fly (memory ``O(n_neurons * n_bins * n_trials)``, never the fine
-trajectory); the noise is drawn chunk by chunk with a :class:`numpy.random.Generator`.
+trajectory); the noise is drawn inside the loop by a counter-based generator
+(:func:`neurospec._kernels.fill_normals`), bit-identical with and without numba's JIT.
 
 Example
 -------
@@ -43,7 +44,7 @@ from .recording import Recording
 
 __all__ = ["RateNetwork", "draw_couplings", "trial_index"]
 
-#: noise numbers drawn per chunk (8 MB of float64); a chunk is also the progress-bar step
+#: neuron-steps between progress-bar updates (and divergence checks)
 _CHUNK_ELEMENTS = 1 << 20
 #: continuous-time steps above this dt are refused (Euler-Maruyama inaccurate / unstable)
 _DT_MAX = 0.5
@@ -196,12 +197,14 @@ class RateNetwork:
             self.n_neurons = _check_n(n_neurons)
             self.g = _check_positive(g, "g")
             self.kappa = _check_kappa(0.0 if kappa is None else kappa)
-            J = draw_couplings(self.n_neurons, self.g, self.kappa, np.random.default_rng(couplings_ss))
+            J = draw_couplings(self.n_neurons, self.g, self.kappa,
+                               np.random.default_rng(couplings_ss))
             self._couplings_source = "reciprocal" if self.kappa else "iid"
         else:
             J = self._check_couplings(couplings, n_neurons)
             self.n_neurons = J.shape[0]
-            self.g = float(J.std() * math.sqrt(self.n_neurons)) if g is None else _check_positive(g, "g")
+            self.g = (float(J.std() * math.sqrt(self.n_neurons)) if g is None
+                      else _check_positive(g, "g"))
             self.kappa = _measured_kappa(J) if kappa is None else _check_kappa(kappa)
             self._couplings_source = "user"
         self._J = np.ascontiguousarray(J, dtype=np.float64)
@@ -310,7 +313,8 @@ class RateNetwork:
                 f"bin_size={bin_size:g} is longer than duration={duration:g}; choose a smaller "
                 "bin_size or a longer duration."
             )
-        burn_in = self._default_burn_in() if burn_in is None else _check_nonnegative(burn_in, "burn_in")
+        burn_in = (self._default_burn_in() if burn_in is None
+                   else _check_nonnegative(burn_in, "burn_in"))
         n_burn = int(round(burn_in / dt))
         if record not in ("rates", "currents"):
             raise ParameterError(f"record={record!r}: use 'rates' (phi(h)) or 'currents' (h).")
@@ -334,12 +338,13 @@ class RateNetwork:
         run_index = self._n_runs
         self._n_runs += 1
         noise_ss, init_ss, spike_ss = run_ss.spawn(3)
-        noise_rng = np.random.Generator(np.random.SFC64(noise_ss))
+        noise_key = np.uint64(noise_ss.generate_state(1, np.uint64)[0])
         spike_rng = np.random.default_rng(spike_ss)
 
         H = self._initial_state(initial, K, np.random.default_rng(init_ss))
         P = np.ascontiguousarray(self.phi.func(H), dtype=np.float64)
         JP = np.empty_like(H)
+        Z = np.zeros(N * K)
         out = np.empty((K, n_bins, N))
         acc = np.zeros((N, K))
         dacc, hacc, h2acc = np.zeros((N, K)), np.zeros((N, K)), np.zeros((N, K))
@@ -352,28 +357,23 @@ class RateNetwork:
             stat_every = 1
 
         n_steps = n_bins * steps_per_bin
-        chunk = max(1, _CHUNK_ELEMENTS // (N * K))
-        zbuf = np.zeros((min(chunk, max(n_steps, n_burn, 1)), N * K))
+        chunk = max(1, _CHUNK_ELEMENTS // (N * K))   # steps between progress updates
+        counter = np.uint64(0)
 
-        use_kernel = self._code is not None and _kernels.JIT_ENABLED
-        if use_kernel:
-            def step(Z, spb, fac, o, pos, b_i, se, cnt):
+        if self._code is not None and _kernels.JIT_ENABLED:
+            def step(n, spb, fac, o, pos, b_i, se, cnt, ctr):
                 return _kernels.integrate(
-                    self._J, H, P, JP, Z, self._code, a, b, ns, mode, baseline, rate_scale, lo,
-                    spb, fac, o, acc, pos, b_i, se, cnt, dacc, hacc, h2acc)
+                    self._J, H, P, JP, noise_key, np.uint64(ctr), n, Z, self._code, a, b, ns, mode,
+                    baseline, rate_scale, lo, spb, fac, o, acc, pos, b_i, se, cnt,
+                    dacc, hacc, h2acc)
         else:
             func, deriv = self.phi.func, self.phi.deriv
 
-            def step(Z, spb, fac, o, pos, b_i, se, cnt):
+            def step(n, spb, fac, o, pos, b_i, se, cnt, ctr):
                 return _kernels.integrate_numpy(
-                    self._J, H, P, JP, Z, func, deriv, a, b, ns, mode, baseline, rate_scale, lo,
-                    spb, fac, o, acc, pos, b_i, se, cnt, dacc, hacc, h2acc)
-
-        def noise(n):
-            Z = zbuf[:n]
-            if ns > 0.0:
-                noise_rng.standard_normal(out=Z)
-            return Z
+                    self._J, H, P, JP, noise_key, np.uint64(ctr), n, Z, func, deriv, a, b, ns, mode,
+                    baseline, rate_scale, lo, spb, fac, o, acc, pos, b_i, se, cnt,
+                    dacc, hacc, h2acc)
 
         bar = _progress(n_burn + n_steps, progress)
         try:
@@ -382,7 +382,7 @@ class RateNetwork:
             done = 0
             while done < n_burn:
                 n = min(chunk, n_burn - done)
-                step(noise(n), n_burn + 1, 1.0, scratch, done, 0, 0, 0)
+                counter = step(n, n_burn + 1, 1.0, scratch, done, 0, 0, 0, counter)[4]
                 done += n
                 self._check_finite(H, done * dt, burn=True)
                 bar.update(n)
@@ -395,8 +395,8 @@ class RateNetwork:
             while done < n_steps:
                 n = min(chunk, n_steps - done)
                 first_bin = bin_i
-                pos, bin_i, count, k = step(noise(n), steps_per_bin, out_factor, out, pos, bin_i,
-                                            stat_every, count)
+                pos, bin_i, count, k, counter = step(n, steps_per_bin, out_factor, out, pos,
+                                                     bin_i, stat_every, count, counter)
                 n_stat += k
                 done += n
                 self._check_finite(H, done * dt, burn=False)
@@ -518,9 +518,10 @@ class RateNetwork:
             what = "spectral radius of J"
         if r >= 1.0:
             raise ParameterError(
-                f"this linear network (phi='identity', {self.dynamics} time) is unstable: the {what} "
-                f"is {r:.4f} >= 1, so activity grows without bound. Lower g (stability needs "
-                f"g (1 + kappa) < 1 for large N, with margin for small N) or use a saturating phi."
+                f"this linear network (phi='identity', {self.dynamics} time) is unstable: the "
+                f"{what} is {r:.4f} >= 1, so activity grows without bound. Lower g (stability "
+                "needs g (1 + kappa) < 1 for large N, with margin for small N) or use a "
+                "saturating phi."
             )
         self._linear_rate = r
 

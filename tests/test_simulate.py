@@ -80,6 +80,45 @@ def test_fast_tanh_matches_numpy():
     assert y[x == 0.0][0] == 0.0 and y[-1] == 1.0
 
 
+@pytest.mark.parametrize("n", [1, 2, 7, 64])
+def test_noise_loop_and_numpy_versions_bit_identical(n):
+    key, c0 = np.uint64(987654321), np.uint64(2**63 + 5)      # counters wrap modulo 2^64
+    block, c_end = _kernels.normals_block(key, c0, n, 3)
+    z = np.empty(n)
+    c = c0
+    for s in range(3):
+        c = _kernels.fill_normals(key, c, z)
+        np.testing.assert_array_equal(z, block[s])
+    assert int(c) == int(c_end) == (int(c0) + 3 * 2 * ((n + 1) // 2)) % 2**64
+
+
+def test_noise_is_standard_normal_and_independent():
+    stats = pytest.importorskip("scipy.stats")
+    n, steps = 50_001, 20                                       # odd n: the unpaired tail too
+    Z, _ = _kernels.normals_block(np.uint64(42), np.uint64(0), n, steps)
+    z = Z.ravel()
+    M = z.size                                                  # 1e6 numbers
+    # moments: sd of the mean 1/sqrt(M) = 0.001, of the variance sqrt(2/M) = 0.0014,
+    # of skewness sqrt(6/M) = 0.0024, of excess kurtosis sqrt(24/M) = 0.005; bounds ~5 sd
+    assert abs(z.mean()) < 0.005 and abs(z.var() - 1) < 0.007
+    assert abs(stats.skew(z)) < 0.012 and abs(stats.kurtosis(z)) < 0.025
+    assert stats.kstest(z, "norm").pvalue > 1e-4
+    # tails (Box-Muller radius from the log): P(|z| > 3) = 2.70e-3, P(|z| > 4) = 6.33e-5,
+    # binomial sd 5.2e-5 and 8e-6
+    assert abs(np.mean(np.abs(z) > 3) - 2.6998e-3) < 2.6e-4
+    assert abs(np.mean(np.abs(z) > 4) - 6.334e-5) < 4e-5
+    # independence: neighbours, Box-Muller partners (p, p + m), successive steps; each sample
+    # correlation has sd 1/sqrt(pairs) <= 1/sqrt(5e5): bound 5 sd
+    m = (n + 1) // 2
+    pairs = [(z[:-1], z[1:]), (Z[:, : n - m].ravel(), Z[:, m:].ravel()),
+             (Z[:-1].ravel(), Z[1:].ravel()), (Z[:, : n - m].ravel() ** 2, Z[:, m:].ravel() ** 2)]
+    for x, y in pairs:
+        assert abs(np.corrcoef(x, y)[0, 1]) < 5 / math.sqrt(x.size)
+    # different keys give different streams
+    other, _ = _kernels.normals_block(np.uint64(43), np.uint64(0), n, 1)
+    assert abs(np.corrcoef(other[0], Z[0])[0, 1]) < 5 / math.sqrt(n)
+
+
 @pytest.mark.parametrize("phi", ["tanh", "erf", "relu", "identity"])
 @pytest.mark.parametrize("dynamics", ["continuous", "discrete"])
 def test_kernel_matches_numpy_integrator(phi, dynamics):
@@ -89,25 +128,29 @@ def test_kernel_matches_numpy_integrator(phi, dynamics):
     N, K, n_steps, spb = 7, 3, 53, 5
     nl = RateNetwork(N, g=0.6, phi=phi, seed=0).phi
     J = draw_couplings(N, 0.6, 0.2, rng)
-    Z = rng.standard_normal((n_steps, N * K))
     a, b, ns = (0.9, 0.1, 0.3 * math.sqrt(0.1)) if dynamics == "continuous" else (0.0, 1.0, 0.3)
     H0 = rng.standard_normal((N, K))
+    key = np.uint64(77)
     for mode in (0, 1, 2):
         res = []
         for which in ("kernel", "numpy"):
             H = H0.copy()
             P = nl.func(H)
             JP = np.empty_like(H)
+            Z = np.zeros(N * K)
             out = np.zeros((K, n_steps // spb + 1, N))
             acc, d, h1, h2 = (np.zeros((N, K)) for _ in range(4))
             args = (a, b, ns, mode, 1.0, 4.0, -1.0, spb, 0.2, out, acc, 0, 0, 2, 0, d, h1, h2)
             if which == "kernel":
-                r = _kernels.integrate(J, H, P, JP, Z, _kernels.PHI_CODES[nl.name], *args)
+                r = _kernels.integrate(J, H, P, JP, key, np.uint64(3), n_steps, Z,
+                                       _kernels.PHI_CODES[nl.name], *args)
             else:
-                r = _kernels.integrate_numpy(J, H, P, JP, Z, nl.func, nl.deriv, *args)
+                r = _kernels.integrate_numpy(J, H, P, JP, key, np.uint64(3), n_steps, Z,
+                                             nl.func, nl.deriv, *args)
             res.append((tuple(int(v) for v in r), H, out, acc, d, h1, h2))
         (rk, *arrk), (rn, *arrn) = res
-        assert rk == rn == (n_steps % spb, n_steps // spb, n_steps, n_steps // 2)
+        assert rk == rn == (n_steps % spb, n_steps // spb, n_steps, n_steps // 2,
+                            3 + 2 * 11 * n_steps)
         for u, v in zip(arrk, arrn):
             np.testing.assert_allclose(u, v, rtol=1e-12, atol=1e-12)
 
@@ -132,7 +175,8 @@ def test_network_exposes_parameters_and_user_couplings():
     assert not net.couplings.flags.writeable
     assert (net.g, net.kappa, net.phi.name, net.sigma, net.dt, net.dynamics) == (
         0.9, 0.3, "erf", 0.5, 0.1, "continuous")
-    np.testing.assert_array_equal(RateNetwork(50, g=0.9, kappa=0.3, seed=4).couplings, net.couplings)
+    same = RateNetwork(50, g=0.9, kappa=0.3, seed=4)
+    np.testing.assert_array_equal(same.couplings, net.couplings)
     J = draw_couplings(300, 0.8, -0.4, np.random.default_rng(0))
     user = RateNetwork(couplings=J, phi="tanh", seed=1)
     np.testing.assert_array_equal(user.couplings, J)
@@ -160,7 +204,8 @@ def test_linear_long_window_covariance(dynamics):
     # a broken binning changes it by factors (e.g. a 10 % noise error adds ~ 0.04 N / 4).
     ratio = whitened_error(C_hat, V) / ((N * N + N) / K)
     assert 0.6 < ratio < 1.5, ratio
-    assert np.trace(np.linalg.solve(V, C_hat)) / N == pytest.approx(1.0, abs=4 * math.sqrt(2 / (N * K)))
+    trace = np.trace(np.linalg.solve(V, C_hat)) / N        # sd sqrt(2/(N K))
+    assert trace == pytest.approx(1.0, abs=4 * math.sqrt(2 / (N * K)))
     # (2) the long-window limit. Finite-window bias (deterministic, from the exact V) plus the
     # sampling error of a covariance from K windows: E||C_hat - C||_F^2 = sum_ij
     # (C_ij^2 + C_ii C_jj)/K, i.e. ~ sqrt(2/K) relative per entry; bound = bias + 3 sd.
