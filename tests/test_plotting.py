@@ -283,3 +283,56 @@ def test_spectrum_figure_needs_a_fitted_fit():
 
     with pytest.raises(DataValueError, match="fit"):
         plotting.spectrum_figure(Unfitted())
+
+
+# ---------------------------------------------------------------------------- with neurospec's theory
+@pytest.fixture(scope="module")
+def linear_network_eigs():
+    # sample covariance of a linear network x = (I - J)^-1 xi, N = 200, T = 1000 (alpha = 0.2)
+    rng = np.random.default_rng(7)
+    n, t, g = 200, 1000, 0.6
+    J = g * rng.standard_normal((n, n)) / np.sqrt(n)
+    X = rng.standard_normal((t, n)) @ np.linalg.inv(np.eye(n) - J).T
+    return np.linalg.eigvalsh(np.cov(X, rowvar=False)), g, n / t
+
+
+def test_overlays_of_linear_spectrum(linear_network_eigs):
+    from neurospec.theory import LinearSpectrum, MarchenkoPastur
+
+    lam, g, alpha = linear_network_eigs
+    th = LinearSpectrum(g, normalized=True).sampled(alpha)
+    mp = MarchenkoPastur(alpha)
+    ax = plotting.rank_plot(lam, th, null=mp)
+    np.testing.assert_allclose(_line(ax, "theory").get_ydata(), th.rank_curve(lam.size))
+    np.testing.assert_allclose(_line(ax, "Marchenko–Pastur null").get_ydata(),
+                               mp.rank_curve(lam.size))
+    ax = plotting.density_plot(lam, th, null=mp)
+    line = _line(ax, "theory")
+    np.testing.assert_allclose(line.get_ydata(), th.pdf(line.get_xdata()))
+    # the theory describes these data and the null does not: the panel's distances say so
+    x = np.sort(lam) / lam.mean()
+    ks_th, _ = plotting.empirical_cdf_distances(x, th)
+    ks_mp, _ = plotting.empirical_cdf_distances(x, mp)
+    assert ks_th < 0.06 < 0.3 < ks_mp  # KS of n = 200 draws: ~0.9/sqrt(200) ≈ 0.06 at 90 %
+
+
+def test_spectrum_figure_builds_theory_from_fit_attributes(linear_network_eigs):
+    from neurospec.theory import LinearSpectrum, MarchenkoPastur
+
+    lam, g, alpha = linear_network_eigs
+
+    class Fit:  # no theory_/null_: spectrum_figure builds them from g_eff_ and alpha_
+        eigenvalues_ = lam
+        n_dropped_ = 0
+        g_eff_ = g
+        g_eff_ci_ = (g - 0.02, g + 0.02)
+        alpha_ = alpha
+
+    fig = plotting.spectrum_figure(Fit())
+    ax_rank, ax_dens = fig.axes
+    label = [l.get_label() for l in ax_dens.get_lines() if l.get_label().startswith("fit")][0]
+    line = _line(ax_dens, label)
+    expected = LinearSpectrum(g, normalized=True).sampled(alpha).pdf(line.get_xdata())
+    np.testing.assert_allclose(line.get_ydata(), expected)
+    null = _line(ax_rank, r"Marchenko–Pastur null ($\alpha$ = 0.20)")
+    np.testing.assert_allclose(null.get_ydata(), MarchenkoPastur(alpha).rank_curve(lam.size))
