@@ -227,6 +227,10 @@ def _lag_sums_across(tail, head, n_lags, per_neuron):
     return out
 
 
+class _NonFinite(Exception):
+    """Internal: a block holds NaN or inf (located and reported by the caller)."""
+
+
 class _Moments:
     """Mergeable one-pass statistics of consecutive (windowed) samples.
 
@@ -252,20 +256,25 @@ class _Moments:
         self.tail = np.zeros((0, n_features))
 
     def update(self, x):
-        """Add a block ``x`` (float64, shape (L, N), private: it is modified in place)."""
+        """Add a block ``x`` (float64, shape (L, N); not modified).
+
+        Raises :class:`_NonFinite` (before changing any state) if ``x`` holds NaN or inf.
+        """
         L = x.shape[0]
         if L == 0:
             return self
         K = self.n_lags
-        y = x
-        y -= self.shift
+        with np.errstate(invalid="ignore", over="ignore"):  # NaN/inf are reported below
+            y = x - self.shift  # the one private copy of the block
+            ysum = y.sum(axis=0)
+        if not np.isfinite(ysum).all():  # NaN/inf anywhere in the block propagate here
+            raise _NonFinite
         self.lag += _lag_sums_within(y, K, self.per_neuron)
         self.lag += _lag_sums_across(self.tail, y[:K], K, self.per_neuron)
         if self.head.shape[0] < K:
             self.head = np.concatenate([self.head, y[: K - self.head.shape[0]]])
         tail = np.concatenate([self.tail, y[-K:]])
         self.tail = tail[tail.shape[0] - min(K, tail.shape[0]):]
-        ysum = y.sum(axis=0)
         self.ysum += ysum
         ymean = ysum / L
         block_mean = ymean + self.shift
@@ -378,25 +387,39 @@ def _check_finite(block, start, name):
         )
 
 
-def _prep_block(raw, start, window, name):
-    """A private float64 copy of ``raw`` (rows from sample ``start``), checked, window-summed."""
-    blk = np.array(raw, dtype=np.float64, copy=True)
-    if blk.ndim != 2:
-        raise ShapeError(f"{name}: expected 2-D chunks (n_samples, n_neurons), got shape {blk.shape}.")
-    _check_finite(blk, start, name)
+def _windowed(raw, window, name):
+    """``raw`` as float64 (a view when it already is), summed over windows."""
+    x = np.asarray(raw, dtype=np.float64)
+    if x.ndim != 2:
+        raise ShapeError(f"{name}: expected 2-D chunks (n_samples, n_neurons), got shape {x.shape}.")
     if window > 1:
-        blk = blk.reshape(blk.shape[0] // window, window, blk.shape[1]).sum(axis=1)
-    return blk
+        with np.errstate(invalid="ignore", over="ignore"):
+            x = x.reshape(x.shape[0] // window, window, x.shape[1]).sum(axis=1)
+    return x
 
 
-def _read_block(X, a, b, window, name):
-    return _prep_block(X[a:b], a, window, name)
+def _first_shift(x):
+    """Common shift of the lagged sums: the first block's mean (NaN/inf are caught later)."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        return x.mean(axis=0)
+
+
+def _feed(mom, x, raw, start, name):
+    """``mom.update(x)``; on NaN/inf, locate them in ``raw`` (input rows from ``start``)."""
+    try:
+        return mom.update(x)
+    except _NonFinite:
+        _check_finite(np.asarray(raw), start, name)
+        raise DataValueError(
+            f"{name}: samples {start}...{start + len(raw) - 1} overflow to inf when summed "
+            "(values near the float64 limit); rescale the activity."
+        ) from None
 
 
 def _block_moments(raw, start, window, name, n_features, shift, n_lags, gram, per_neuron):
     """Moments of one dask block (module level so that dask can ship it to workers)."""
-    x = _prep_block(raw, start, window, name)
-    return _Moments(n_features, shift, n_lags, gram, per_neuron).update(x)
+    x = _windowed(raw, window, name)
+    return _feed(_Moments(n_features, shift, n_lags, gram, per_neuron), x, raw, start, name)
 
 
 def _merge2(a, b):
@@ -672,13 +695,14 @@ class CovarianceSpectrum(BaseEstimator):
         folds = [None] * n_folds
         kept = []
         for f, a, b in blocks:
-            x = _read_block(data, a, b, W, name)
+            raw = data[a:b]
+            x = _windowed(raw, W, name)
             if folds[f] is None:
-                shift = folds[0].shift if f else x.mean(axis=0)
+                shift = folds[0].shift if f else _first_shift(x)
                 folds[f] = _Moments(n_features, shift, self.max_lag, gram, per_neuron)
+            _feed(folds[f], x, raw, a, name)
             if keep_windows:
-                kept.append(x.copy())
-            folds[f].update(x)
+                kept.append(np.array(x))
         return folds, n_features, (np.concatenate(kept) if keep_windows else None), n_rows
 
     def _accumulate_iterator(self, chunks, name, gram, per_neuron, keep_windows):
@@ -686,7 +710,7 @@ class CovarianceSpectrum(BaseEstimator):
         acc, rest, kept, start = None, None, [], 0
         n_features = None
         for chunk in chunks:
-            blk = np.array(chunk, dtype=np.float64, copy=True)
+            blk = np.asarray(chunk, dtype=np.float64)
             if blk.ndim != 2:
                 raise ShapeError(
                     f"{name}: chunk at sample {start} has shape {blk.shape}; each chunk must be "
@@ -715,12 +739,13 @@ class CovarianceSpectrum(BaseEstimator):
             if usable == 0:
                 continue
             x = blk[:usable]
-            x = x.reshape(usable // W, W, n_features).sum(axis=1) if W > 1 else x.copy()
+            if W > 1:
+                x = x.reshape(usable // W, W, n_features).sum(axis=1)
             if acc is None:
-                acc = _Moments(n_features, x.mean(axis=0), self.max_lag, gram, per_neuron)
+                acc = _Moments(n_features, _first_shift(x), self.max_lag, gram, per_neuron)
+            acc.update(x)  # finite: checked above
             if keep_windows:
-                kept.append(x.copy())
-            acc.update(x)
+                kept.append(np.array(x))
         if n_features is None:
             raise ShapeError(f"{name} yielded no chunks: Found array with 0 sample(s).")
         n_win = 0 if acc is None else acc.n
@@ -742,7 +767,10 @@ class CovarianceSpectrum(BaseEstimator):
         r0, r1 = blocks[0][1], blocks[-1][2]
         sizes = tuple(b - a for _, a, b in blocks)
         Xr = X[r0:r1].rechunk((sizes, (n_features,)))
-        shift = _prep_block(Xr.blocks[0].compute(), r0, W, name).mean(axis=0)
+        first = Xr.blocks[0].compute()
+        shift = _first_shift(_windowed(first, W, name))
+        if not np.isfinite(shift).all():  # else every block would fail on the shift
+            _check_finite(np.asarray(first), r0, name)
         leaves = [[] for _ in range(n_folds)]
         part = dask.delayed(_block_moments, pure=True)
         for (f, a, _), blk in zip(blocks, Xr.to_delayed()[:, 0]):
@@ -759,8 +787,8 @@ class CovarianceSpectrum(BaseEstimator):
         folds = list(dask.compute(*roots))
         kept = None
         if keep_windows:
-            kept = np.concatenate([_prep_block(Xr.blocks[i].compute(), a, W, name)
-                                   for i, (_, a, _b) in enumerate(blocks)])
+            kept = np.concatenate([_windowed(Xr.blocks[i].compute(), W, name)
+                                   for i in range(len(blocks))])
         return folds, kept
 
     # ------------------------------------------------------------------ fit
@@ -972,6 +1000,7 @@ def _spectrum(est, total, folds, idx, windows=None, name="X", release=False, cac
         # the eigensolver may destroy its input unless it is the covariance we keep
         lam = _eigvalsh(matrix, overwrite=matrix is not cov or not est.store_covariance)
     lam = np.clip(lam, 0.0, None)  # a covariance is PSD: negative values are round-off
+    lam[n - 1 if est.center else n :] = 0.0  # beyond the rank of the data: exactly zero
     d = est.drop_top
     kept = lam[d:]
     mean_kept = kept.mean()

@@ -455,6 +455,13 @@ def test_bad_inputs_raise_clear_errors(tmp_path):
     with h5py.File(tmp_path / "b.h5", "r") as f:
         with pytest.raises(DataValueError, match="sample 7"):
             CovarianceSpectrum(chunk_size=5).fit(f["x"])
+    import dask.array as da
+
+    for row in (3, 40):  # in the first dask block (which sets the shift) and in a later one
+        bad2 = X.copy()
+        bad2[row, 1] = np.nan
+        with pytest.raises(DataValueError, match=f"sample {row}, neuron column 1"):
+            CovarianceSpectrum(chunk_size=10).fit(da.from_array(bad2, chunks=(10, 4)))
     with pytest.raises(ShapeError, match="2D|2-D"):
         CovarianceSpectrum().fit(X[:, 0])
     with pytest.raises(ShapeError, match="1 sample"):
