@@ -172,15 +172,17 @@ def _pdf_grid(x_pos, theories, n_grid=600):
 def _tidy_log_axis(ax, which="x"):
     """Readable ticks on a log axis spanning few decades (matplotlib labels crowded minor ticks).
 
-    Over less than ~1.5 decades, major ticks go at 1, 2, 5 x 10^k with plain labels
+    Over less than 2 decades, major ticks go at 1, 2, 5 x 10^k with plain labels
     ("0.2", "0.5", "1", "2") and minor labels are switched off; wider axes keep the default.
+    (Below 2 decades an axis may hold a single power of ten, and matplotlib then labels
+    every minor tick in scientific notation, which overlap.)
     """
     from matplotlib import ticker
 
     axis = ax.xaxis if which == "x" else ax.yaxis
     ax.autoscale_view()
     lo, hi = sorted(axis.get_view_interval())
-    if lo <= 0 or hi / lo > 30:
+    if lo <= 0 or hi / lo > 100:
         return
     axis.set_major_locator(ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
     axis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
