@@ -65,7 +65,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import optimize
-from scipy.integrate import solve_ivp
 from scipy.linalg import eigh_tridiagonal
 
 from neurospec.errors import ConvergenceError, ParameterError
@@ -133,6 +132,8 @@ class MeanFieldResult:
         How the profile was obtained: "fft", "energy", "quiet", "discrete", "linear".
     solve_time : float
         Seconds.
+    notes : str
+        Anything the solver wants the user to know (e.g. a fallback from "fft" to "energy").
     """
 
     g: float
@@ -157,6 +158,7 @@ class MeanFieldResult:
     residual: float
     method: str
     solve_time: float = 0.0
+    notes: str = ""
 
     def spectrum(self, normalized: bool = False):
         """Predicted zero-frequency rate-covariance spectrum, ``LinearSpectrum(g_eff, kappa)``.
@@ -307,21 +309,17 @@ def _cross_fn(f: Nonlinearity, v: float, lo: float, deriv: bool = False):
     return np.polynomial.Chebyshev.interpolate(lambda c: method(v, c), _CHEB_DEG, domain=[lo, v])
 
 
-def _grid(tau_max, n_grid, decay):
+def _grid(tau_max, n_grid, decay, n_max=2**16):
+    """Lag grid: ``tau_max`` defaults to 25 decay times (>= 50); spacing 0.025 unless that
+    would need more than ``n_max`` points, in which case the grid is coarsened."""
     if tau_max is None:
         tau_max = float(np.clip(25.0 / decay, 50.0, 2.0e4))
     tau_max = float(tau_max)
     if n_grid is None:
-        n_grid = int(2 ** np.ceil(np.log2(tau_max / 0.025)))
+        n_grid = int(min(2 ** np.ceil(np.log2(tau_max / 0.025)), n_max))
     n_grid = int(n_grid)
-    if n_grid < 64 or tau_max <= 0:
+    if n_grid < 64 or not np.isfinite(tau_max) or tau_max <= 0:
         raise ParameterError(f"tau_max={tau_max}, n_grid={n_grid}: need tau_max > 0 and n_grid >= 64")
-    if n_grid > 2**21:
-        raise ConvergenceError(
-            f"the autocovariance decays too slowly (rate {decay:.3g}) for an FFT grid; the "
-            f"network is too close to the critical point g_eff = 1 — move g or sigma away from it "
-            f"or pass a smaller tau_max with n_grid"
-        )
     return np.arange(n_grid) * (tau_max / n_grid), tau_max / n_grid
 
 
@@ -330,7 +328,8 @@ class _CrossTable:
 
     Closed-form nonlinearities are evaluated directly. Otherwise 7 Chebyshev nodes in
     ``v in [0.9, 1.1] d0`` (v outside is clamped: a converged solution outside the range fails
-    the energy check) and a degree-48 Chebyshev series in ``rho in [-0.25, 1]``.
+    the energy check) and a degree-48 Chebyshev series in ``rho in [-0.25, 1]``, sampled on a
+    fine uniform rho grid for fast linear interpolation.
     """
 
     def __init__(self, f, d0, rho_lo=-0.25, n_v=7, deg=_CHEB_DEG):
@@ -350,7 +349,10 @@ class _CrossTable:
         for v in self.vn:
             P = np.polynomial.Chebyshev.interpolate(lambda r, v=v: f.cross(v, r * v), deg, domain=[rho_lo, 1.0])
             coefs.append(P.coef)
-        self.coefs = np.array(coefs)  # (n_v, deg + 1)
+        # values on a fine uniform rho grid (linear interpolation error ~ 1e-9 relative)
+        self.rho = np.linspace(rho_lo, 1.0, 8193)
+        u = (2.0 * self.rho - (1.0 + rho_lo)) / (1.0 - rho_lo)
+        self.vals = np.array([np.polynomial.chebyshev.chebval(u, c) for c in coefs])  # (n_v, 8193)
 
     def __call__(self, D):
         v = float(D[0])
@@ -361,16 +363,14 @@ class _CrossTable:
         diff = x - self.xv
         j = np.argmin(np.abs(diff))
         if abs(diff[j]) < 1e-15:
-            coef = self.coefs[j]
+            row = self.vals[j]
         else:
             lw = self.bw / diff
-            coef = lw @ self.coefs / lw.sum()
-        r = np.clip(D / vc, self.rho_lo, 1.0)
-        u = (2.0 * r - (1.0 + self.rho_lo)) / (1.0 - self.rho_lo)
-        return np.polynomial.chebyshev.chebval(u, coef)
+            row = lw @ self.vals / lw.sum()
+        return np.interp(D / vc, self.rho, row)
 
 
-def _fft_profile(f, g, sigma, d0, dinf, tau, dt, damping, tol, max_iter, anderson_m=6):
+def _fft_profile(f, g, sigma, d0, dinf, tau, dt, damping, tol, max_iter, anderson_m=10):
     """Damped, Anderson-accelerated fixed-point iteration of (1 - d^2) D = g^2 C(D) + s^2 delta.
 
     ``Delta0 = D(0)`` is free (the iteration knows nothing of the energy condition), so its
@@ -385,96 +385,132 @@ def _fft_profile(f, g, sigma, d0, dinf, tau, dt, damping, tol, max_iter, anderso
     table = _CrossTable(f, d0)
 
     def G(D):
-        if not np.all(np.isfinite(D)) or D[0] <= 0:
-            raise ConvergenceError("FFT fixed-point iteration diverged; lower damping")
         S = g * g * table(D)
         ext = np.concatenate([S, S[-1:], S[:0:-1]])
         return np.fft.irfft(np.fft.rfft(ext) * kern, 2 * n)[:n] + noise
 
-    dX, dF = [], []
+    def valid(D):
+        return bool(np.all(np.isfinite(D)) and D[0] > 0)
+
+    m = anderson_m
+    Xb = np.zeros((m, n))   # ring buffers of iterate and residual differences
+    Fb = np.zeros((m, n))
+    k = 0                   # number of stored differences
     x_prev = f_prev = None
     res = np.inf
     scale = max(d0, 1e-300)
+    fx = G(x) - x
+    best, best_it = np.inf, 0
     for it in range(1, max_iter + 1):
-        fx = G(x) - x
         res = float(np.max(np.abs(fx))) / scale
         if res < tol:
             return x + fx, it, res, True
+        if res < 0.5 * best:
+            best, best_it = res, it
+        elif it - best_it > 30:
+            return x, it, res, False  # stagnated (marginal mode): give up early
         if x_prev is not None:
-            dX.append(x - x_prev)
-            dF.append(fx - f_prev)
-            if len(dX) > anderson_m:
-                dX.pop(0)
-                dF.pop(0)
+            Xb[k % m] = x - x_prev
+            Fb[k % m] = fx - f_prev
+            k += 1
         x_prev, f_prev = x, fx
-        if dF:
-            Fm = np.stack(dF, axis=1)
-            Xm = np.stack(dX, axis=1)
-            gram = Fm.T @ Fm
-            gram += 1e-14 * np.trace(gram) * np.eye(gram.shape[0])
-            coef = np.linalg.solve(gram, Fm.T @ fx)
-            x = x + damping * fx - (Xm + damping * Fm) @ coef
-        else:
-            x = x + damping * fx
+        step = damping * fx
+        if k:
+            kk = min(k, m)
+            Fm, Xm = Fb[:kk], Xb[:kk]
+            gram = Fm @ Fm.T
+            gram += 1e-14 * np.trace(gram) * np.eye(kk)
+            coef = np.linalg.solve(gram, Fm @ fx)
+            step = step - coef @ (Xm + damping * Fm)
+        x_new = x + step
+        if not valid(x_new):
+            # Anderson extrapolated out of the valid region: restart from a short damped step
+            k = 0
+            x_new = x + 0.25 * damping * fx
+            if not valid(x_new):
+                raise ConvergenceError(
+                    f"FFT fixed-point iteration left the valid region (Delta(0) <= 0) at iteration "
+                    f"{it}; lower damping (now {damping}) or use method='energy'"
+                )
+        x = x_new
+        fx = G(x) - x
     return x, max_iter, res, False
 
 
-def _energy_profile(f, g, sigma, d0, dinf, tau):
-    """Delta(tau) from the first integral dD/dtau = -sqrt(2 W(D)), W(y) = int_dinf^y (c - g^2 C) dc."""
+def _energy_profile(f, g, sigma, d0, dinf, tau, n_nodes=4001):
+    """Delta(tau) from the first integral of the DMFT equation.
+
+    ``dDelta/dtau = -sqrt(2 W(Delta))`` with ``W(y) = int_dinf^y (c - g^2 C(c; d0)) dc`` gives
+    ``tau(y) = int_y^d0 dy' / sqrt(2 W(y'))``, computed by quadrature on two substitutions that
+    remove the end-point singularities: ``y = d0 - span p^2`` near the top (``W ~ (d0 - y)``
+    when sigma = 0) and ``y = dinf + span e^{-s}`` near the plateau (``W ~ (y - dinf)^2``,
+    logarithmic divergence of tau). Beyond ``u_end`` the exact exponential tail
+    ``Delta - dinf ~ e^{-k tau}``, ``k^2 = 1 - g^2 E[phi'phi'](dinf)``, is used.
+    """
+    from scipy.integrate import cumulative_simpson
+    from scipy.interpolate import CubicSpline
+
     span = d0 - dinf
     C = _cross_fn(f, d0, dinf)
     if isinstance(C, np.polynomial.Chebyshev):
         CI = C.integ(lbnd=dinf)
         W0 = lambda y: 0.5 * (y * y - dinf * dinf) - g * g * CI(y)  # noqa: E731
     else:
-        W0 = lambda y: 0.5 * (y * y - dinf * dinf) - g * g * f.cross_integral(d0, dinf, y)  # noqa: E731
+        F = f.closed["cross_integral"]
+        W0 = lambda y: 0.5 * (y * y - dinf * dinf) - g * g * (F(d0, y) - F(d0, dinf))  # noqa: E731
     # The tabulated C can miss the exact (1-D) energy condition by its quadrature error; a
     # correction vanishing to second order at the plateau makes W(d0) = sigma^4/8 exactly.
     err = float(W0(d0)) - sigma**4 / 8.0
 
     def W(y):
         return W0(y) - err * ((y - dinf) / span) ** 2
-    y_end = dinf + 1e-4 * span
-    a = g * g * float(C(d0)) - d0  # -Delta''(0) > 0 in noiseless chaos
-    if sigma == 0.0:
-        if a <= 0:
-            raise ConvergenceError(
-                "energy profile: Delta''(0) >= 0 at the chaotic solution; the root found is not a "
-                "valid autocovariance (check phi)"
-            )
-        t0 = 1e-3
-        y0 = d0 - 0.5 * a * t0 * t0
-    else:
-        t0, y0 = 0.0, d0
 
-    def rhs(t, y):
-        return [-np.sqrt(2.0 * max(float(W(y[0])), 0.0))]
-
-    def hit(t, y):
-        return y[0] - y_end
-
-    hit.terminal = True
-    t_cap = 1e5
-    sol = solve_ivp(rhs, (t0, t_cap), [y0], method="LSODA", rtol=1e-10, atol=1e-13 * max(span, 1e-300),
-                    events=hit, dense_output=True)
-    if sol.status != 1:
+    if sigma == 0.0 and g * g * float(C(d0)) - d0 <= 0:
         raise ConvergenceError(
-            "energy profile: Delta(tau) did not reach its plateau; the solution is marginal "
-            "(too close to g_eff = 1) — move g or sigma away from the critical point"
+            "energy profile: Delta''(0) >= 0 at the chaotic solution; the root found is not a "
+            "valid autocovariance (check phi)"
         )
-    t_end = float(sol.t_events[0][0])
+    # upper part: p in [0, sqrt(1/2)], y = d0 - span p^2
+    p = np.linspace(0.0, np.sqrt(0.5), n_nodes)
+    y_up = d0 - span * p * p
+    with np.errstate(divide="ignore", invalid="ignore"):
+        integ_up = 2.0 * span * p / np.sqrt(2.0 * np.maximum(W(y_up), 0.0))
+    if sigma == 0.0:
+        # limit p -> 0: W ~ a span p^2 with a = g^2 C(d0) - d0
+        a = g * g * float(C(d0)) - d0
+        integ_up[0] = 2.0 * span / np.sqrt(2.0 * a * span)
+    if not np.all(np.isfinite(integ_up[1:])) or np.any(W(y_up[1:]) <= 0):
+        raise ConvergenceError(
+            "energy profile: W(Delta) <= 0 inside (Delta_inf, Delta0), so no monotone solution "
+            "connects Delta0 to the plateau (check phi)"
+        )
+    tau_up = cumulative_simpson(integ_up, x=p, initial=0.0)
+    # lower part: s in [ln 2, ln(1/u_end)], y = dinf + span e^{-s}. W ~ u^2 there is a
+    # difference of O(1) terms: stop where it is still well above round-off.
+    for u_end in (1e-6, 1e-5, 1e-4, 1e-3, 1e-2):
+        s_ = np.linspace(np.log(2.0), np.log(1.0 / u_end), n_nodes)
+        y_lo = dinf + span * np.exp(-s_)
+        w_lo = W(y_lo)
+        if np.all(w_lo > 0) and w_lo[-1] > 1e-6 * abs(float(W(0.5 * (d0 + dinf)))) * (u_end / 0.5) ** 2:
+            break
+    else:
+        raise ConvergenceError(
+            "energy profile: W(Delta) <= 0 near the plateau (numerical cancellation); the state "
+            "is too close to the critical point g_eff = 1"
+        )
+    integ_lo = span * np.exp(-s_) / np.sqrt(2.0 * w_lo)
+    tau_lo = tau_up[-1] + cumulative_simpson(integ_lo, x=s_, initial=0.0)
+    t_nodes = np.concatenate([tau_up, tau_lo[1:]])
+    y_nodes = np.concatenate([y_up, y_lo[1:]])
     A_inf = g * g * float(f.cross_deriv(d0, dinf))
     decay = np.sqrt(max(1.0 - A_inf, 1e-300))
+    t_end, y_end = t_nodes[-1], y_nodes[-1]
     out = np.empty_like(tau)
-    early = tau < t0
-    out[early] = d0 - (0.5 * a * tau[early] ** 2 if sigma == 0 else 0.5 * sigma**2 * tau[early])
-    mid = (tau >= t0) & (tau <= t_end)
-    out[mid] = sol.sol(tau[mid])[0]
-    late = tau > t_end
+    mid = tau <= t_end
+    out[mid] = CubicSpline(t_nodes, y_nodes)(tau[mid])
+    late = ~mid
     out[late] = dinf + (y_end - dinf) * np.exp(-decay * (tau[late] - t_end))
-    n_eval = int(sol.nfev)
-    # residual of the second-order equation at interior points (finite differences)
-    return out, n_eval
+    return out, 2 * n_nodes
 
 
 def _lyapunov_continuous(f, g, d0, tau, delta, dt):
@@ -543,7 +579,7 @@ def effective_gain(
     tau_max: float | None = None,
     n_grid: int | None = None,
     damping: float = 0.7,
-    tol: float = 1e-10,
+    tol: float = 1e-9,
     max_iter: int = 500,
 ) -> MeanFieldResult:
     """Solve the dynamic mean-field theory of a random rate network for its effective gain.
@@ -715,38 +751,28 @@ def _solve_continuous(f, g, sigma, common, t_start, method, tau_max, n_grid, dam
         )
     decay = np.sqrt(1.0 - A_inf)
     tau, dt = _grid(tau_max, n_grid, decay)
-    if method == "auto":
+    auto = method == "auto"
+    if auto:
         method = "fft" if sigma > 0 else "energy"
     if method == "fft" and sigma == 0.0:
         raise ParameterError(
             "method='fft' needs sigma > 0: without noise the fixed-point iteration is marginal "
             "(time-translation mode); use method='energy'"
         )
+    notes = ""
     if method == "fft":
-        delta, n_iter, resid, ok = _fft_profile(f, g, sigma, d0, dinf, tau, dt, float(damping), tol, int(max_iter))
-        if not ok:
-            raise ConvergenceError(
-                f"FFT fixed-point iteration did not converge in max_iter={max_iter} iterations "
-                f"(residual {resid:.2e} > tol={tol:.1e}); increase max_iter, lower damping (now "
-                f"{damping}), or use method='energy'"
-            )
-        mismatch = abs(delta[0] - d0) / d0
-        if mismatch > 2e-3:
-            raise ConvergenceError(
-                f"the FFT solution Delta(0) = {delta[0]:.6g} disagrees with the energy condition "
-                f"Delta0 = {d0:.6g} (relative {mismatch:.1e}); refine the grid (n_grid) or enlarge tau_max"
-            )
-        tail = abs(delta[tau.size // 2] - dinf) / d0
-        if tail > 1e-4:
-            raise ConvergenceError(
-                f"Delta(tau) has not decayed at tau_max/2 = {tau[tau.size // 2]:.3g} (relative "
-                f"{tail:.1e}); increase tau_max"
-            )
-        resid = max(resid, mismatch)
-    else:
+        try:
+            delta, n_iter, resid = _fft_checked(f, g, sigma, d0, dinf, tau, dt, damping, tol, max_iter)
+        except ConvergenceError as exc:
+            if not auto:
+                raise
+            # chaotic states with weak noise make the iteration marginal (time-translation mode)
+            notes = f"FFT fixed point failed ({exc}); profile from the energy first integral"
+            method = "energy"
+    if method == "energy":
         delta, n_iter = _energy_profile(f, g, sigma, d0, dinf, tau)
         n_iter += n_eval
-        resid = 0.0
+        resid = _ode_residual(f, g, d0, dinf, delta, dt)
     Cfn = _cross_fn(f, d0, min(float(delta.min()), dinf))
     Cvals = Cfn(np.clip(delta, -d0, d0))
     # the plateau of the profile itself (the FFT solution's own, within its discretisation
@@ -760,8 +786,45 @@ def _solve_continuous(f, g, sigma, common, t_start, method, tau_max, n_grid, dam
         **common, g_eff=g_eff, gamma=gamma, delta0=d0, delta_inf=dinf, rate_mean=f.mean(d0), tau=tau,
         delta=delta, chaotic=bool(lyap > 1e-6), lyapunov=lyap, rate_power=rate_power,
         noise_power=(1.0 - g_eff**2) * rate_power, converged=True, n_iter=int(n_iter), residual=float(resid),
-        method=method, solve_time=time.perf_counter() - t_start,
+        method=method, solve_time=time.perf_counter() - t_start, notes=notes,
     )
+
+
+def _ode_residual(f, g, d0, dinf, delta, dt):
+    """max |Delta'' - Delta + g^2 C(Delta)| / Delta0 by central differences (tau >= 2 dt).
+
+    A check of the profile against the second-order DMFT equation, independent of the first
+    integral used to compute it; limited by the O(dt^2) difference error.
+    """
+    if delta.size < 8:
+        return 0.0
+    Cfn = _cross_fn(f, d0, min(float(delta.min()), dinf))
+    d2 = (delta[2:] - 2.0 * delta[1:-1] + delta[:-2]) / dt**2
+    r = d2 - delta[1:-1] + g * g * Cfn(np.clip(delta[1:-1], -d0, d0))
+    return float(np.max(np.abs(r[1:])) / d0)
+
+
+def _fft_checked(f, g, sigma, d0, dinf, tau, dt, damping, tol, max_iter):
+    delta, n_iter, resid, ok = _fft_profile(f, g, sigma, d0, dinf, tau, dt, float(damping), tol, int(max_iter))
+    if not ok:
+        raise ConvergenceError(
+            f"FFT fixed-point iteration did not converge ({n_iter} of max_iter={max_iter} "
+            f"iterations, residual {resid:.2e} > tol={tol:.1e}); increase max_iter, lower damping "
+            f"(now {damping}), or use method='energy'"
+        )
+    mismatch = abs(delta[0] - d0) / d0
+    if mismatch > 2e-3:
+        raise ConvergenceError(
+            f"the FFT solution Delta(0) = {delta[0]:.6g} disagrees with the energy condition "
+            f"Delta0 = {d0:.6g} (relative {mismatch:.1e}); refine the grid (n_grid) or enlarge tau_max"
+        )
+    tail = abs(delta[tau.size // 2] - dinf) / d0
+    if tail > 1e-4:
+        raise ConvergenceError(
+            f"Delta(tau) has not decayed at tau_max/2 = {tau[tau.size // 2]:.3g} (relative "
+            f"{tail:.1e}); increase tau_max"
+        )
+    return delta, n_iter, max(resid, mismatch)
 
 
 def predicted_spectrum(g, phi="tanh", sigma=0.0, dynamics="continuous", kappa=0.0, *, normalized=False, **kwargs):
