@@ -160,22 +160,34 @@ class MeanFieldResult:
     solve_time: float = 0.0
     notes: str = ""
 
-    def spectrum(self, normalized: bool = False):
+    def spectrum(self, normalized: bool = False, absolute: bool = False):
         """Predicted zero-frequency rate-covariance spectrum, ``LinearSpectrum(g_eff, kappa)``.
 
-        The eigenvalues of the rate covariance are ``noise_power`` times this distribution
-        (``normalized=True`` gives the mean-1 shape that fits use).
+        Parameters
+        ----------
+        normalized : bool
+            Mean-1 shape (what fits use).
+        absolute : bool
+            Scale by :attr:`noise_power`: the eigenvalue distribution of
+            ``C_r(0) = D0 (I - gamma J)^-1 (I - gamma J)^-T`` itself (units of rate^2 x time).
         """
         from neurospec.theory.linear import LinearSpectrum
 
-        return LinearSpectrum(self.g_eff, kappa=self.kappa, normalized=normalized)
+        if normalized and absolute:
+            raise ParameterError("spectrum: choose normalized=True or absolute=True, not both")
+        spec = LinearSpectrum(self.g_eff, kappa=self.kappa, normalized=normalized)
+        if absolute:
+            if self.noise_power <= 0:
+                raise ParameterError("spectrum: the quiet state has no rate fluctuations (noise_power = 0)")
+            spec = spec.scaled(self.noise_power)
+        return spec
 
     @property
     def participation_ratio(self) -> float:
         """Predicted ``PR/N`` of the zero-frequency rate covariance (iid: ``(1 - g_eff^2)^2``)."""
         if self.kappa == 0.0:
             return (1.0 - self.g_eff**2) ** 2
-        return float(self.spectrum().participation_ratio)
+        return float(self.spectrum().participation_ratio())
 
     def summary(self) -> str:
         """A few lines a user can paste into a lab notebook."""
@@ -553,15 +565,19 @@ def _linear_kappa(g, sigma, kappa, dynamics, tau_max, n_grid):
         w = 2.0 * np.pi * np.fft.fftfreq(2 * n, 1.0)
         z = np.exp(1j * w)
     b = g * g * kappa
-    if b == 0.0:
-        R = 1.0 / z
-    else:
-        sq = np.sqrt(z * z - 4.0 * b)
-        sq = np.where(np.real(sq / z) < 0, -sq, sq)
-        R = (z - sq) / (2.0 * b)
+    # root of b R^2 - z R + 1 = 0 that tends to 1/z as b -> 0, in the cancellation-free form
+    sq = np.sqrt(z * z - 4.0 * b)
+    sq = np.where(np.real(sq / z) < 0, -sq, sq)
+    R = 2.0 / (z + sq)
     R2 = np.abs(R) ** 2
     S = sigma**2 * R2 / (1.0 - g * g * R2)
-    delta = np.real(np.fft.ifft(S))[:n] / dt
+    if dynamics == "continuous":
+        # subtract the leading 1/w^2 tail, whose transform is exact, so the remainder decays
+        # as 1/w^4 and the finite frequency grid costs O(dt^3) instead of O(dt)
+        lead = sigma**2 / (1.0 + w * w)
+        delta = np.real(np.fft.ifft(S - lead))[:n] / dt + 0.5 * sigma**2 * np.exp(-tau)
+    else:
+        delta = np.real(np.fft.ifft(S))[:n] / dt
     return tau, delta, float(S[0])
 
 
