@@ -395,3 +395,16 @@ def test_linear_equivalent_covariance_identity_is_exact():
     np.testing.assert_allclose(P, ref, rtol=3e-4)
     with pytest.warns(RuntimeWarning, match="nonzero mean"):
         linear_equivalent_covariance(J + 0.05, "identity", s)
+
+
+def test_linear_equivalent_covariance_reciprocal_identity():
+    # a symmetric-leaning J: warn when kappa is not passed; exact with phi='identity', kappa given
+    rng = np.random.default_rng(1)
+    N, g, kappa = 200, 0.5, 0.5
+    X, Y = rng.standard_normal((N, N)), rng.standard_normal((N, N))
+    J = g * (np.sqrt(1 - kappa) * X / np.sqrt(N) + np.sqrt(kappa) * (Y + Y.T) / np.sqrt(2 * N))
+    with pytest.warns(RuntimeWarning, match="reciprocal"):
+        linear_equivalent_covariance(J, "identity", 1.0)
+    P = linear_equivalent_covariance(J, "identity", 1.0, g=g, kappa=kappa)
+    M = np.linalg.inv(np.eye(N) - J)
+    np.testing.assert_allclose(P, M @ M.T, rtol=1e-10)

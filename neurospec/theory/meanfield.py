@@ -125,7 +125,8 @@ class MeanFieldResult:
         network ``C_r(0) = D0 (I - gamma J)^-1 (I - gamma J)^-T``.
     converged : bool
     n_iter : int
-        Iterations (FFT fixed point) or function evaluations (root finding).
+        Iterations of the FFT fixed point, or evaluations of the scalar condition (energy
+        condition / discrete-time variance condition) for the other methods.
     residual : float
         Final self-consistency residual, relative to ``delta0``.
     method : str
@@ -786,8 +787,8 @@ def _solve_continuous(f, g, sigma, common, t_start, method, tau_max, n_grid, dam
             notes = f"FFT fixed point failed ({exc}); profile from the energy first integral"
             method = "energy"
     if method == "energy":
-        delta, n_iter = _energy_profile(f, g, sigma, d0, dinf, tau)
-        n_iter += n_eval
+        delta, _ = _energy_profile(f, g, sigma, d0, dinf, tau)
+        n_iter = n_eval
         resid = _ode_residual(f, g, d0, dinf, delta, dt)
     Cfn = _cross_fn(f, d0, min(float(delta.min()), dinf))
     Cvals = Cfn(np.clip(delta, -d0, d0))
@@ -909,6 +910,18 @@ def linear_equivalent_covariance(
         warnings.warn(
             f"J has a nonzero mean (N * mean(J) = {mean_outlier:.3g}); the mean-field theory assumes "
             f"zero-mean couplings, so the prediction ignores the resulting outlier mode",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    iu = np.triu_indices(N, 1)
+    kappa_hat = float(np.corrcoef(J[iu], J.T[iu])[0, 1])
+    kappa = float(kwargs.get("kappa", 0.0) if result is None else result.kappa)
+    # sampling sd of the estimate is ~ sqrt(2)/N for iid couplings
+    if abs(kappa_hat - kappa) > max(0.05, 6.0 * np.sqrt(2.0) / N):
+        warnings.warn(
+            f"J has reciprocal correlation corr(J_ij, J_ji) = {kappa_hat:.3f} but the mean field is "
+            f"solved with kappa = {kappa:.3g}; for phi='identity' pass kappa=..., for nonlinear "
+            f"phi the prediction assumes iid couplings",
             RuntimeWarning,
             stacklevel=2,
         )
