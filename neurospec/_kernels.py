@@ -3,13 +3,14 @@
 State layout: the input currents of all trials are one C-contiguous array ``H`` of shape
 ``(n_neurons, n_trials)``, and ``P = phi(H)`` likewise, so that one integration step is one
 matrix-matrix product ``J @ P`` (BLAS ``dgemm``: the coupling matrix is read once per step
-for all trials) followed by one fused element-wise pass that applies the Euler(-Maruyama)
-update, the nonlinearity and the bin accumulation. Both dynamics share the update
+for all trials) followed by one fused element-wise pass that applies the update, the
+nonlinearity and the bin accumulation. Both dynamics share the update
 
     h <- a h + b (J phi(h)) + ns z,      z ~ N(0, 1) pre-drawn by the caller,
 
-with ``a = 1 - dt, b = dt, ns = sigma sqrt(dt)`` (continuous time, Euler-Maruyama) and
-``a = 0, b = 1, ns = sigma`` (discrete-time map).
+with ``a = exp(-dt), b = 1 - a, ns = sigma sqrt((1 - a^2)/2)`` (continuous time,
+exponential Euler), ``a = 1 - dt, b = dt, ns = sigma sqrt(dt)`` (continuous time,
+Euler-Maruyama) and ``a = 0, b = 1, ns = sigma`` (discrete-time map).
 
 The noise is drawn inside the loop by a counter-based generator (SplitMix64 uniforms,
 Box-Muller with vectorisable log/sin/cos: :func:`fill_normals`, ~2.4 ns per number against
