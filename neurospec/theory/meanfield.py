@@ -29,25 +29,34 @@ equations (the *energy condition*) that fix ``Delta0`` and ``Delta_inf`` exactly
 
 For odd phi, ``Delta_inf = 0`` and the integral is ``Delta0^2/2 - g^2 Var[Phi(h)]`` with ``Phi``
 the antiderivative of phi: for tanh, ``Delta0^2/2 = g^2 Var[ln cosh h] + sigma^4/8`` — a
-one-dimensional average, done by adaptive quadrature (exact at any g). ``Delta0``, ``gamma``,
+one-dimensional average, done by error-controlled composite quadrature that resolves the
+unit-width nonlinearity under an arbitrarily wide Gaussian (scipy ``quad`` as fallback), so it
+is exact at any g (a fixed Gauss-Hermite rule fails at g >~ 10). ``Delta0``, ``gamma`` and
 ``g_eff`` are always taken from this condition. The profile ``Delta(tau)`` is then computed
 
 - for ``sigma > 0`` (``method="fft"``, default) by damped, Anderson-accelerated fixed-point
   iteration of the full equation on an FFT grid — an independent route whose ``Delta(0)`` must
-  agree with the energy condition (checked; disagreement raises :class:`ConvergenceError`);
-- for ``sigma = 0`` (chaos; ``method="energy"``) by integrating the first integral
-  ``dDelta/dtau = -sqrt(2 W(Delta))`` (the iteration is marginal there: time-translation mode).
+  agree with the energy condition (checked; disagreement raises :class:`ConvergenceError`).
+  With weak noise in the chaotic regime the iteration becomes marginal; ``method="auto"`` then
+  falls back to the energy profile and says so in ``notes``;
+- for ``sigma = 0`` (chaos; ``method="energy"``) by quadrature of the first integral,
+  ``tau(Delta) = int_Delta^Delta0 dy / sqrt(2 W(y))`` (the iteration is marginal there:
+  time-translation mode).
+
+The maximal Lyapunov exponent comes from the ground state of ``-d^2 + 1 - g^2 E[phi'phi'](tau)``
+on the profile (two-replica linearisation); ``chaotic`` means it is positive.
 
 Discrete time. ``Delta(k)`` for ``k >= 1`` obeys the same self-consistency at every lag, whose
 stable solution is the plateau ``Delta_inf`` (zero for odd phi): at large N the fluctuations are
 white in discrete time. ``Delta0`` solves ``Delta0 = g^2 <phi^2> + sigma^2`` (root finding).
 
 Non-odd nonlinearities (relu). With zero-mean couplings the ensemble mean of every input is
-zero: ``sum_j J_ij <phi>`` is a *quenched* Gaussian field across neurons, of variance
-``g^2 <phi>^2``-like, constant in time. DMFT carries it as the plateau ``Delta_inf > 0`` of the
-autocovariance (``Delta(tau -> inf) = Delta_inf = g^2 C_phi(Delta_inf)``), so ``h ~ N(0, Delta0)``
-over neurons and time, ``mean = 0``, and the mean rate ``<phi> > 0``. Zero-frequency (temporal)
-covariances exclude the static part.
+zero, but ``sum_j J_ij phi_j`` has a time-independent part that differs from neuron to neuron:
+a *quenched* Gaussian field across neurons. DMFT carries it as the plateau of the
+autocovariance, ``Delta(tau -> inf) = Delta_inf = g^2 C_phi(Delta_inf; Delta0)`` (at least
+``g^2 <phi>^2``), so ``h ~ N(0, Delta0)`` over neurons and time, ``mean = 0``, and the mean rate
+``<phi> > 0``. Temporal (zero-frequency) covariances exclude the static part: ``rate_power``
+integrates ``C_phi(tau) - C_phi(inf)``.
 
 Reciprocal correlations (kappa). For ``kappa != 0`` the single-site DMFT gains a memory term
 ``g^2 kappa int R(t, s) phi(h(s)) ds`` with ``R`` the response function; for nonlinear phi the
@@ -711,7 +720,7 @@ def _quiet_state(f, g, sigma, common, t_start, dynamics):
             f"({dl:.3g} to {dr:.3g}) so the effective gain is undefined; pass sigma > 0"
         )
     d1 = float(f.deriv(np.zeros(1))[0])
-    if g * abs(d1) >= 1.0 and dynamics == "continuous" and not np.isclose(g * abs(d1), 1.0):
+    if g * abs(d1) >= 1.0 and not np.isclose(g * abs(d1), 1.0):
         raise ConvergenceError(
             f"g={g:.6g}: the quiet state is unstable (g phi'(0) > 1) but no chaotic solution was "
             f"found; check phi"
@@ -732,10 +741,11 @@ def _solve_discrete(f, g, sigma, common, t_start):
     dinf = _plateau(f, g, d0)
     gamma = f.mean_deriv(d0)
     g_eff = g * gamma
-    if g_eff >= 1.0:
+    A_inf = g * g * float(f.cross_deriv(d0, dinf))  # = g_eff^2 for odd phi
+    if A_inf >= 1.0:
         raise ParameterError(
-            f"phi={f.name!r}, g={g:.6g}: g_eff = {g_eff:.4g} >= 1, the lag-1 correlation has no "
-            f"stable solution; reduce g"
+            f"phi={f.name!r}, g={g:.6g}: g^2 E[phi'phi'] = {A_inf:.4g} >= 1 at the plateau, so the "
+            f"lagged correlations have no stable solution (no stationary state); reduce g"
         )
     second = f.second_moment(d0)
     resid = abs(d0 - g * g * second - sigma**2) / d0
