@@ -16,6 +16,7 @@ _LAZY = {
     "effective_gain": "neurospec.theory.meanfield",
     "MeanFieldResult": "neurospec.theory.meanfield",
     "linear_equivalent_covariance": "neurospec.theory.meanfield",
+    "predicted_spectrum": "neurospec.theory.meanfield",
 }
 
 __all__ = sorted(_LAZY)
