@@ -146,7 +146,7 @@ def test_identity_reciprocal_matches_science_mean():
     for dyn in ("continuous", "discrete"):
         r = effective_gain(0.5, "identity", 1.0, dyn, kappa=0.3)
         assert r.rate_power == pytest.approx(1.6854, abs=1e-4)
-        assert r.participation_ratio == pytest.approx(0.41414, abs=1e-5)
+        assert r.participation_ratio() == pytest.approx(0.41414, abs=1e-5)
         assert r.spectrum().mean() == pytest.approx(r.rate_power, rel=1e-6)
 
 
@@ -251,7 +251,7 @@ def test_repr_summary_spectrum():
     assert "g_eff" in text and "noise-driven" in text and "PR/N" in text
     spec = r.spectrum()
     assert spec.mean() == pytest.approx(1.0 / (1.0 - r.g_eff**2), rel=1e-8)
-    assert r.participation_ratio == pytest.approx((1 - r.g_eff**2) ** 2)
+    assert r.participation_ratio() == pytest.approx((1 - r.g_eff**2) ** 2)
     assert r.spectrum(absolute=True).mean() == pytest.approx(r.rate_power, rel=1e-8)
     assert predicted_spectrum(0.8, "tanh", 1.0, normalized=True).mean() == pytest.approx(1.0, rel=1e-8)
 

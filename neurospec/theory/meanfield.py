@@ -192,7 +192,6 @@ class MeanFieldResult:
             spec = spec.scaled(self.noise_power)
         return spec
 
-    @property
     def participation_ratio(self) -> float:
         """Predicted ``PR/N`` of the zero-frequency rate covariance (iid: ``(1 - g_eff^2)^2``)."""
         if self.kappa == 0.0:
@@ -209,7 +208,7 @@ class MeanFieldResult:
             f"  Delta0 = {self.delta0:.6g}, Delta_inf = {self.delta_inf:.6g}, <phi> = {self.rate_mean:.6g}",
             f"  regime: {regime} (max Lyapunov exponent {self.lyapunov:+.4g})",
             f"  zero-frequency rate power S_r(0) = {self.rate_power:.6g}, D0 = {self.noise_power:.6g}",
-            f"  predicted PR/N = {self.participation_ratio:.6g}",
+            f"  predicted PR/N = {self.participation_ratio():.6g}",
             f"  converged = {self.converged} after {self.n_iter} iterations, residual {self.residual:.2e}, "
             f"{1e3 * self.solve_time:.1f} ms",
         ]
