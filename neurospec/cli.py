@@ -153,9 +153,7 @@ def run_fit(path, *, source=None, bin_size=None, window=None, fraction=None,
     from pathlib import Path
 
     from . import __version__
-    from .fit import GainFit
     from .io import load
-    from .spectrum import CovarianceSpectrum
 
     options = dict(load_options or {})
     if source is not None:
@@ -173,6 +171,9 @@ def run_fit(path, *, source=None, bin_size=None, window=None, fraction=None,
     if rec.n_neurons < n_before:
         notes.append(f"dropped {n_before - rec.n_neurons} silent/constant neurons")
     w = _window_samples(window, rec.bin_size)
+    from .fit import GainFit
+    from .spectrum import CovarianceSpectrum
+
     spec = CovarianceSpectrum(kind=kind, window=w).fit(rec)
     fit = GainFit(fraction=fraction, ci=ci, n_boot=n_boot, random_state=seed).fit(spec)
 
