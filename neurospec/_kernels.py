@@ -39,6 +39,8 @@ __all__ = [
     "JIT_ENABLED",
     "fast_tanh",
     "fast_tanh_array",
+    "fast_erf",
+    "fast_erf_array",
     "fill_normals",
     "normals_block",
     "integrate",
@@ -105,6 +107,112 @@ def fast_tanh_array(x, out):
     """Apply :func:`fast_tanh` element-wise: ``out[i] = tanh(x[i])`` for 1-D arrays."""
     for i in range(x.size):
         out[i] = fast_tanh(x[i])
+    return out
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def fast_erf(x):
+    """``erf(x)`` in branch-free arithmetic that LLVM vectorises (numba calls the scalar libm
+    ``erf``, ~7x slower inside the hot loop). Absolute error below 2e-15 (tested).
+
+    ``|x| < 1``: Maclaurin series, 19 terms (truncation < 1e-18). ``|x| >= 1``:
+    ``erf = 1 - exp(-x^2) f(1/x) / x`` with ``f(u) = x erfcx(x)`` as a degree-24 Chebyshev
+    series in ``u = 1/x`` on [1/6, 1] (coefficients: ``numpy.polynomial.chebyshev.
+    chebinterpolate`` of ``scipy.special.erfcx``), ``|x|`` clipped at 6 where erf is 1 in
+    float64; ``exp`` by scaling and squaring. Both branches are evaluated and selected.
+    """
+    a = abs(x)
+    # -- series for a < 1
+    s = min(a, 1.0)
+    s2 = s * s
+    p = 4.763348040515068e-18
+    p = -9.063970842808673e-17 + s2 * p
+    p = 1.6342614095367152e-15 + s2 * p
+    p = -2.7835162072109212e-14 + s2 * p
+    p = 4.4632242632864775e-13 + s2 * p
+    p = -6.7113668551641105e-12 + s2 * p
+    p = 9.422759064650411e-11 + s2 * p
+    p = -1.2290555301717926e-09 + s2 * p
+    p = 1.4807192815879218e-08 + s2 * p
+    p = -1.6365844691234924e-07 + s2 * p
+    p = 1.6462114365889246e-06 + s2 * p
+    p = -1.492565035840625e-05 + s2 * p
+    p = 0.00012055332981789664 + s2 * p
+    p = -0.0008548327023450852 + s2 * p
+    p = 0.005223977625442188 + s2 * p
+    p = -0.026866170645131252 + s2 * p
+    p = 0.11283791670955126 + s2 * p
+    p = -0.37612638903183754 + s2 * p
+    p = 1.1283791670955126 + s2 * p
+    small = s * p
+    # -- 1 - exp(-a^2) f(1/a) / a for 1 <= a <= 6
+    y = min(max(a, 1.0), 6.0)
+    u = 1.0 / y
+    t = (u - 0.5833333333333334) * 2.4
+    t2 = 2.0 * t
+    b1 = 0.0
+    b2 = 0.0
+    b1, b2 = np.float64(-9.110820015905444e-16) + t2 * b1 - b2, b1
+    b1, b2 = np.float64(4.378816353025571e-16) + t2 * b1 - b2, b1
+    b1, b2 = np.float64(-1.8794815275511857e-15) + t2 * b1 - b2, b1
+    b1, b2 = np.float64(2.507523842238841e-15) + t2 * b1 - b2, b1
+    b1, b2 = np.float64(9.631904183012317e-16) + t2 * b1 - b2, b1
+    b1, b2 = np.float64(-4.4596067689853026e-14) + t2 * b1 - b2, b1
+    b1, b2 = np.float64(2.7775859124484965e-13) + t2 * b1 - b2, b1
+    b1, b2 = np.float64(-1.1364387944820735e-12) + t2 * b1 - b2, b1
+    b1, b2 = np.float64(3.1125795909445253e-12) + t2 * b1 - b2, b1
+    b1, b2 = np.float64(-2.1672040494561916e-12) + t2 * b1 - b2, b1
+    b1, b2 = np.float64(-3.7867403256093994e-11) + t2 * b1 - b2, b1
+    b1, b2 = np.float64(2.9478911578353356e-10) + t2 * b1 - b2, b1
+    b1, b2 = np.float64(-1.341643752346899e-09) + t2 * b1 - b2, b1
+    b1, b2 = np.float64(3.819515542622823e-09) + t2 * b1 - b2, b1
+    b1, b2 = np.float64(-9.07126875384445e-10) + t2 * b1 - b2, b1
+    b1, b2 = np.float64(-6.999918838871827e-08) + t2 * b1 - b2, b1
+    b1, b2 = np.float64(5.188227610368061e-07) + t2 * b1 - b2, b1
+    b1, b2 = np.float64(-2.2059099608889522e-06) + t2 * b1 - b2, b1
+    b1, b2 = np.float64(3.9686957443691205e-06) + t2 * b1 - b2, b1
+    b1, b2 = np.float64(2.6743225983699884e-05) + t2 * b1 - b2, b1
+    b1, b2 = np.float64(-0.00032014496358246373) + t2 * b1 - b2, b1
+    b1, b2 = np.float64(0.0017172451281468526) + t2 * b1 - b2, b1
+    b1, b2 = np.float64(-0.002276464574235973) + t2 * b1 - b2, b1
+    b1, b2 = np.float64(-0.06627963187965233) + t2 * b1 - b2, b1
+    f = np.float64(0.49471361578208073) + t * b1 - b2
+    r = y * y * (-1.0 / 64.0)  # exp(-y^2) = exp(r)^64, |r| <= 0.5625
+    q = 1.5619206968586225e-16
+    q = 2.8114572543455206e-15 + r * q
+    q = 4.779477332387385e-14 + r * q
+    q = 7.647163731819816e-13 + r * q
+    q = 1.1470745597729725e-11 + r * q
+    q = 1.6059043836821613e-10 + r * q
+    q = 2.08767569878681e-09 + r * q
+    q = 2.505210838544172e-08 + r * q
+    q = 2.755731922398589e-07 + r * q
+    q = 2.7557319223985893e-06 + r * q
+    q = 2.48015873015873e-05 + r * q
+    q = 0.0001984126984126984 + r * q
+    q = 0.001388888888888889 + r * q
+    q = 0.008333333333333333 + r * q
+    q = 0.041666666666666664 + r * q
+    q = 0.16666666666666666 + r * q
+    q = 0.5 + r * q
+    q = 1.0 + r * q
+    e = 1.0 + r * q
+    e = e * e
+    e = e * e
+    e = e * e
+    e = e * e
+    e = e * e
+    e = e * e
+    large = 1.0 - e * f * u
+    return math.copysign(large if a >= 1.0 else small, x)
+
+
+
+@_jit
+def fast_erf_array(x, out):
+    """Apply :func:`fast_erf` element-wise: ``out[i] = erf(x[i])`` for 1-D arrays."""
+    for i in range(x.size):
+        out[i] = fast_erf(x[i])
     return out
 
 
@@ -309,11 +417,12 @@ def _update_tanh(H, P, JP, Z, a, b, ns, mode, acc, base, scale, lo):
         acc[j] += _select(mode, p, h, base, scale, lo)
 
 
-@_jit
+# contracting multiply-adds into FMAs shortens fast_erf's dependency chains (~1.6x faster)
+@njit(cache=True, error_model="numpy", fastmath={"contract"})
 def _update_erf(H, P, JP, Z, a, b, ns, mode, acc, base, scale, lo):
     for j in range(H.size):
         h = a * H[j] + b * JP[j] + ns * Z[j]
-        p = math.erf(_ERF_A * h)
+        p = fast_erf(_ERF_A * h)
         H[j] = h
         P[j] = p
         acc[j] += _select(mode, p, h, base, scale, lo)

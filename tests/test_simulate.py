@@ -80,6 +80,19 @@ def test_fast_tanh_matches_numpy():
     assert y[x == 0.0][0] == 0.0 and y[-1] == 1.0
 
 
+def test_fast_erf_matches_scipy():
+    special = pytest.importorskip("scipy.special")
+    x = np.concatenate([np.linspace(-8, 8, 40001), np.logspace(-300, 0.9, 3000),
+                        -np.logspace(-300, 0.9, 3000),
+                        [0.0, 1.0, np.nextafter(1.0, 0.0), 6.0, 1e300, np.inf, -np.inf]])
+    y = _kernels.fast_erf_array(x, np.empty_like(x))
+    ref = special.erf(x)
+    assert np.max(np.abs(y - ref)) <= 2e-15
+    nz = x != 0
+    assert np.max(np.abs(y[nz] - ref[nz]) / np.abs(ref[nz])) <= 3e-15
+    assert y[x == 0.0][0] == 0.0 and y[-2] == 1.0 and y[-1] == -1.0
+
+
 @pytest.mark.parametrize("n", [1, 2, 7, 64])
 def test_noise_loop_and_numpy_versions_bit_identical(n):
     key, c0 = np.uint64(987654321), np.uint64(2**63 + 5)      # counters wrap modulo 2^64
