@@ -6,8 +6,10 @@ dt = 0.1, bins of 1 tau), prints
 - neuron-steps per second of ``RateNetwork.run`` (numba kernel, all trials in one
   matrix-matrix product per step, on-the-fly binning, measured g_eff);
 - the same for a plain NumPy Euler-Maruyama loop of the same network producing the same
-  output (bin-averaged rates and the g<phi'> statistic), noise drawn per step, one trial as
-  a vector (matrix-vector product), several trials as an (N, K) array; and the speed-up;
+  output (bin-averaged rates and the g<phi'> statistic), noise drawn per step with
+  ``Generator.standard_normal``, one trial as a vector (matrix-vector product), several
+  trials as an (N, K) array; and the speed-up (the simulator's default exponential-Euler
+  update costs the same operations as Euler-Maruyama, only the constants differ);
 - the GFLOP/s achieved by the simulator (2 N^2 K per step for the product J @ phi(H)) and
   the percentage of a bare NumPy matrix-matrix product of the same shape
   ((N, N) @ (N, K)), timed in the same run: the machine's practical limit;
