@@ -834,7 +834,8 @@ class LinearSpectrum(Spectrum):
         zr = np.asarray(z, dtype=complex) / sc
         a2 = (1.0 / zr - 1.0) / g2
         # boundary values from Im z > 0 correspond to Im a^2 < 0: keep the sign of zero
-        a2 = a2.real + 1j * np.where(a2.imag == 0, -0.0, a2.imag)
+        a2 = np.array(a2, dtype=complex)  # (x + 1j * -0.0 would lose the sign of zero)
+        a2.imag = np.where(a2.imag == 0, -0.0, a2.imag)
         a = np.sqrt(a2)
         root = np.sqrt(a - 2.0) * np.sqrt(a + 2.0)
         gsc = (a - root) / 2.0
@@ -984,18 +985,21 @@ class MarchenkoPastur(Spectrum):
     Parameters
     ----------
     alpha : float
-        Ratio of neurons to samples, ``alpha = N / T > 0``; ``alpha != 1``.
+        Ratio of neurons to samples, ``alpha = N / T > 0``. Within 1e-8 of 1 it is evaluated
+        at ``1 - 1e-8`` (alpha = 1 has a hard edge at 0 that the representation cannot hold).
     normalized : bool, default False
         Rescale to mean 1 (only changes anything for ``alpha > 1``).
     """
 
     def __init__(self, alpha, normalized=False):
         alpha = _positive(alpha, "MarchenkoPastur: alpha")
-        if alpha == 1.0:
-            raise ParameterError(
-                "MarchenkoPastur: alpha = 1 gives a hard edge at 0 (density ~ x^-1/2) that "
-                "neurospec does not represent; use alpha = 1 +/- 1e-6 instead.")
         self.alpha = alpha
+        # alpha = 1 has a hard edge at 0 (density ~ x^-1/2) that the log-variable
+        # representation cannot hold: within 1e-8 of 1 it is evaluated at 1 - 1e-8
+        # (CDF change ~1e-7 near 0), as in neurospec.theory.sampling
+        if abs(alpha - 1.0) < 1e-8:
+            alpha = 1.0 - 1e-8
+        self._a = alpha
         self.normalized = bool(normalized) or alpha <= 1
         self._scale = 1.0 / alpha if (normalized and alpha > 1) else 1.0
 
@@ -1004,27 +1008,27 @@ class MarchenkoPastur(Spectrum):
         return f"MarchenkoPastur(alpha={self.alpha:g}{nrm})"
 
     def _support_edges(self):
-        r = math.sqrt(self.alpha)
+        r = math.sqrt(self._a)
         return (1 - r) ** 2 * self._scale, (1 + r) ** 2 * self._scale
 
     def _density_inside(self, x):
         s = self._scale
         lam = x / s
-        lo, hi = (1 - math.sqrt(self.alpha)) ** 2, (1 + math.sqrt(self.alpha)) ** 2
-        p = np.sqrt(np.maximum((hi - lam) * (lam - lo), 0.0)) / (2 * np.pi * self.alpha * lam)
-        return p * max(self.alpha, 1.0) / s
+        lo, hi = (1 - math.sqrt(self._a)) ** 2, (1 + math.sqrt(self._a)) ** 2
+        p = np.sqrt(np.maximum((hi - lam) * (lam - lo), 0.0)) / (2 * np.pi * self._a * lam)
+        return p * max(self._a, 1.0) / s
 
     def _mean_exact(self):
-        return max(self.alpha, 1.0) * self._scale
+        return max(self._a, 1.0) * self._scale
 
     def _second_moment_exact(self):
         # continuous part of E[x^2] = 1 + alpha; for alpha > 1 divide by its mass 1/alpha
-        return (1.0 + self.alpha) * max(self.alpha, 1.0) * self._scale**2
+        return (1.0 + self._a) * max(self._a, 1.0) * self._scale**2
 
     def _stieltjes(self, z, deriv=False):
         # N x N MP Stieltjes transform (atom at 0 of mass 1 - 1/alpha when alpha > 1);
         # the non-zero part is alpha * (G - (1 - 1/alpha)/z)
-        a = self.alpha
+        a = self._a
         s = self._scale
         zz = np.asarray(z, dtype=complex) / s
         lo, hi = (1 - math.sqrt(a)) ** 2, (1 + math.sqrt(a)) ** 2
