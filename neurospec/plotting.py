@@ -256,7 +256,8 @@ def rank_plot(eigenvalues, theory=None, null=None, ax=None, *, drop_top=0, norma
     ax.set_xlabel("rank $k$")
     ax.set_ylabel(_XLABEL_NORM if normalize else r"eigenvalue $\lambda_k$")
     _tidy_log_axis(ax, "y")
-    _finish_legend(ax, loc="upper right")
+    # eigenvalues descend with rank, so the lower-left corner of a rank plot is always empty
+    _finish_legend(ax, loc="lower left")
     return ax
 
 
