@@ -45,7 +45,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numpy.polynomial import Polynomial
 from scipy.optimize import brentq
 
 from neurospec.errors import ConvergenceError, ParameterError
@@ -207,64 +206,78 @@ def _iid_sampled_density(lam, g, a):
     return np.max(np.abs(r.imag), axis=0) / (np.pi * lam)
 
 
+def _padd(*terms):
+    """Sum of polynomials given as increasing-order coefficient arrays."""
+    out = np.zeros(max(t.size for t in terms))
+    for t in terms:
+        out[: t.size] += t
+    return out
+
+
 def _iid_sampled_edges(g, a):
-    """Support edges of the iid sampled spectrum (raw units): double roots of the cubic."""
+    """Support edges of the iid sampled spectrum (raw units): double roots of the cubic.
+
+    The discriminant of the cubic in s is a quintic in k = g^2 x with an exact factor k^2
+    (at k = 0 the cubic is (1 + s)(1 + a s)^2); the edges are the positive roots of the
+    remaining cubic Q(k) bounding the interval where Q < 0 (a complex pair of roots, i.e.
+    positive density). Each is then refined by Newton's method on the double-root system
+    P = dP/ds = 0 (well conditioned, unlike the discriminant near alpha = 1).
+    """
     e = 1.0 - 1.0 / (g * g)
-    K = Polynomial([0.0, 1.0])
-    A = (K + a) ** 2
-    B = 2 * K + 2 * a + e * a * K + a * a
-    C = 1 + e * K + 2 * a
-    disc = 18 * A * B * C - 4 * B**3 + B**2 * C**2 - 4 * A * C**3 - 27 * A**2
-    # disc = k^2 Q(k) exactly (the cubic has a double root s = -1/alpha at k = 0); dropping
-    # the two round-off constant terms keeps the small lower edge accurate near alpha = 1
-    Q = Polynomial(disc.coef[2:])
-    roots = Q.roots()
+    conv = np.convolve
+    A = np.array([a * a, 2 * a, 1.0])
+    B = np.array([2 * a + a * a, 2 + e * a])
+    C = np.array([1 + 2 * a, e])
+    B2, C2 = conv(B, B), conv(C, C)
+    disc = _padd(18 * conv(conv(A, B), C), -4 * conv(B2, B), conv(B2, C2),
+                 -4 * conv(A, conv(C2, C)), -27 * conv(A, A))
+    q = disc[2:]  # increasing order, cubic
+    roots = np.roots(q[::-1])
     cand = np.sort(roots[(np.abs(roots.imag) <= 1e-10 * np.abs(roots)) & (roots.real > 0)].real)
-    # support: where the discriminant is negative (a complex-conjugate pair of roots)
     if cand.size < 2:
         raise ConvergenceError(f"no support found for the sampled iid spectrum (g={g}, alpha={a})")
     mids = 0.5 * (cand[:-1] + cand[1:])
-    neg = np.nonzero(Q(mids) < 0)[0]
+    neg = np.nonzero(np.polyval(q[::-1], mids) < 0)[0]
     if neg.size != 1:
         raise ConvergenceError(
             f"sampled iid spectrum (g={g}, alpha={a}): expected one support interval, found "
             f"{neg.size}")
-    k_edges = np.array([cand[neg[0]], cand[neg[0] + 1]])
-    k_edges = _refine_double_root(k_edges, g, a)
-    return k_edges[0] / (g * g), k_edges[1] / (g * g)
+    k_lo = _refine_double_root(float(cand[neg[0]]), g, a)
+    k_hi = _refine_double_root(float(cand[neg[0] + 1]), g, a)
+    return k_lo / (g * g), k_hi / (g * g)
 
 
 def _refine_double_root(k, g, a, iters=6):
-    """Newton on ``P(s, k) = P_s(s, k) = 0`` (double root of the cubic) from edge guesses."""
+    """Newton on ``P(s, k) = dP/ds(s, k) = 0`` (double root of the cubic) from ``k``.
+
+    Scalar arithmetic (two edges per spectrum: numpy call overhead would dominate). The
+    start ``s`` is the double root of a cubic with zero discriminant,
+    ``s = (9 A D - B C) / (2 (B^2 - 3 A C))``.
+    """
     e = 1.0 - 1.0 / (g * g)
-    k = np.asarray(k, dtype=float).copy()
-    A, B, C, D = _iid_cubic(k, g, a)
-    r = _cubic_roots(A, B, C, D * np.ones_like(k)).real  # (3, 2)
-    # the double root: the closest pair of (real parts of) roots
-    d01, d02, d12 = (np.abs(r[0] - r[1]), np.abs(r[0] - r[2]), np.abs(r[1] - r[2]))
-    s = np.where((d01 <= d02) & (d01 <= d12), (r[0] + r[1]) / 2,
-                 np.where(d02 <= d12, (r[0] + r[2]) / 2, (r[1] + r[2]) / 2))
-    k0 = k.copy()
+    k0 = k
+    A, B, C = (k + a) ** 2, 2 * k + 2 * a + e * a * k + a * a, 1.0 + e * k + 2 * a
+    den = 2 * (B * B - 3 * A * C)
+    if den == 0:
+        return k0
+    s = (9 * A - B * C) / den
+    dB = 2 + e * a
     for _ in range(iters):
-        A, B, C, _ = _iid_cubic(k, g, a)
+        A, B, C = (k + a) ** 2, 2 * k + 2 * a + e * a * k + a * a, 1.0 + e * k + 2 * a
         P = ((A * s + B) * s + C) * s + 1.0
         Ps = (3 * A * s + 2 * B) * s + C
         Pss = 6 * A * s + 2 * B
         dA = 2 * (k + a)
-        dB = 2 + e * a
-        dC = e
-        Pk = (dA * s + dB) * s * s + dC * s
-        Psk = (3 * dA * s + 2 * dB) * s + dC
+        Pk = (dA * s + dB) * s * s + e * s
+        Psk = (3 * dA * s + 2 * dB) * s + e
         det = Ps * Psk - Pk * Pss
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ds = (P * Psk - Pk * Ps) / det
-            dk = (Ps * Ps - P * Pss) / det
-        ok = np.isfinite(ds) & np.isfinite(dk)
-        s = np.where(ok, s - ds, s)
-        k = np.where(ok, k - dk, k)
-    # keep the discriminant roots if Newton wandered off (should not happen)
-    bad = ~np.isfinite(k) | (np.abs(k - k0) > 1e-3 * np.abs(k0))
-    return np.where(bad, k0, k)
+        if det == 0 or not math.isfinite(det):
+            break
+        s, k = s - (P * Psk - Pk * Ps) / det, k - (Ps * Ps - P * Pss) / det
+    # keep the discriminant root if Newton wandered off (should not happen)
+    if not math.isfinite(k) or abs(k - k0) > 1e-3 * abs(k0):
+        return k0
+    return k
 
 
 # ----------------------------------------------------------------------------------------
