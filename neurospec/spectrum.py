@@ -60,6 +60,36 @@ class SpectrumWarning(UserWarning):
     """A spectrum estimate is unreliable (too few effective samples, short max_lag...)."""
 
 
+# --------------------------------------------------------------------------- threads
+_THREADPOOLS = []
+
+
+def _controller():
+    if not _THREADPOOLS:
+        from threadpoolctl import ThreadpoolController
+
+        _THREADPOOLS.append(ThreadpoolController())
+    return _THREADPOOLS[0]
+
+
+def _fft_workers():
+    """FFT threads: as many as BLAS may use (respects OPENBLAS_NUM_THREADS, threadpool_limits).
+
+    Running FFT threads beside idle-spinning BLAS threads oversubscribes the cores.
+    """
+    n = [lib.num_threads for lib in _controller().lib_controllers if lib.user_api == "blas"]
+    return max(n) if n else 1
+
+
+def _single_thread():
+    """Context limiting BLAS/LAPACK to one thread.
+
+    Small eigenproblems gain nothing from threads, and on a loaded machine multithreaded
+    OpenBLAS can be 10-100x slower on them (threads spin waiting for busy cores).
+    """
+    return _controller().limit(limits=1, user_api="blas")
+
+
 # --------------------------------------------------------------------------- small formulas
 def participation_ratio(eigenvalues):
     """Participation ratio ``(sum lambda)^2 / sum lambda^2`` (raw, no correction).
@@ -195,14 +225,16 @@ def _lag_sums_within(y, n_lags, per_neuron):
     out = np.zeros(shape)
     # zero padding to >= L + K samples: circular pairs at distance nfft - k >= L don't exist
     nfft = sfft.next_fast_len(L + K, real=True)
-    F = sfft.rfft(y, n=nfft, axis=0, workers=-1)
-    power = F.real**2
-    power += F.imag**2
-    del F
+    workers = _fft_workers()
+    F = sfft.rfft(y, n=nfft, axis=0, workers=workers)
     if per_neuron:
-        out[: K + 1] = sfft.irfft(power, n=nfft, axis=0, workers=-1)[: K + 1]
-    else:
-        out[: K + 1] = sfft.irfft(power.sum(axis=1), n=nfft)[: K + 1]
+        power = F.real**2
+        power += F.imag**2
+        del F
+        out[: K + 1] = sfft.irfft(power, n=nfft, axis=0, workers=workers)[: K + 1]
+    else:  # |F|^2 summed over neurons = sum of squares of the (re, im) pairs of each row
+        v = F.view(np.float64).reshape(F.shape[0], -1)
+        out[: K + 1] = sfft.irfft(np.einsum("ij,ij->i", v, v), n=nfft)[: K + 1]
     return out
 
 
@@ -911,22 +943,6 @@ def _matrix_from_moments(est, mom, idx, name, release=False, cache=False):
     if const.size:
         raise _constant_error(name, const)
     return cov, cov / np.outer(d, d)
-
-
-_THREADPOOLS = []
-
-
-def _single_thread():
-    """Context limiting BLAS/LAPACK to one thread.
-
-    Small eigenproblems gain nothing from threads, and on a loaded machine multithreaded
-    OpenBLAS can be 10-100x slower on them (threads spin waiting for busy cores).
-    """
-    if not _THREADPOOLS:
-        from threadpoolctl import ThreadpoolController
-
-        _THREADPOOLS.append(ThreadpoolController())
-    return _THREADPOOLS[0].limit(limits=1, user_api="blas")
 
 
 def _eigvalsh(M, overwrite=False):
