@@ -141,21 +141,9 @@ def _useries(coef, t):
     return b1
 
 
-def _horner_psi(coef, psi):
-    """``sum_k coef[k] psi^(k+1)`` (Horner), vectorised over complex ``psi``."""
-    acc = np.zeros_like(psi)
-    for ck in coef[::-1]:
-        acc = (acc + ck) * psi
-    return acc
-
-
-def _horner_dpsi(coef, psi):
-    """``sum_k (k+1) coef[k] psi^k``."""
-    acc = np.zeros_like(psi)
-    n = len(coef)
-    for k in range(n - 1, -1, -1):
-        acc = acc * psi + (k + 1) * coef[k]
-    return acc
+def _psi_powers(psi, n):
+    """``[psi^1, ..., psi^n]`` for each element of ``psi`` (shape (m, n)), one cumprod."""
+    return np.cumprod(np.broadcast_to(psi[:, None], (psi.size, n)), axis=1)
 
 
 def _cmatvec(m, w):
@@ -237,6 +225,7 @@ class _Rep:
         e[2:n + 2] += self.c[:n] / (2.0 * np.arange(2, n + 2))
         self.e = e[1:]  # e_m for m = 1..n+1, so sin(m phi) = sin(phi) U_{m-1}(cos phi)
         self.wq = self.h * np.pi / (n + 1) * self.sinphi * self.q  # quadrature weights x density
+        self._kc = np.arange(1, n + 1) * self.c  # (k+1) c_k, for the derivative of C(v0)
         self._ppf_table = None
 
     def rescaled(self, factor):
@@ -263,7 +252,7 @@ class _Rep:
             t = np.clip(self._t(xi), -1.0, 1.0)
             q = np.sqrt(1.0 - t * t) * _useries(self.c, t)
             out[inside] = np.maximum(q, 0.0) / xi
-        return out
+        return np.where(np.isnan(x), np.nan, out)
 
     def cdf_t(self, t):
         """CDF as a function of ``t`` in [-1, 1] (array)."""
@@ -279,7 +268,7 @@ class _Rep:
         if np.any(inside):
             t = np.clip(self._t(x[inside]), -1.0, 1.0)
             out[inside] = np.clip(self.cdf_t(t), 0.0, 1.0)
-        return out
+        return np.where(np.isnan(x), np.nan, out)
 
     def ppf(self, p):
         p = np.asarray(p, dtype=float)
@@ -359,7 +348,8 @@ class _Rep:
         return G.reshape(shape)
 
     def _stieltjes_split(self, z, v0, psi, sq, deriv):
-        cauchy = np.pi * _horner_psi(self.c, psi)
+        powers = _psi_powers(psi, self.n)  # psi^(k+1), k = 0..n-1
+        cauchy = np.pi * _cmatvec(powers, self.c)
         d = self.v[None, :] - v0[:, None]
         xj = self.x[None, :]
         zc = z[:, None]
@@ -384,7 +374,9 @@ class _Rep:
         if any_small:
             d2 = ds * ds
             rp[small] = -1.0 / 12.0 + d2 / 240.0 - d2 * d2 / 6048.0
-        dS_dv0 = -_cmatvec(rp, self.wq) + np.pi * _horner_dpsi(self.c, psi) * dpsi / self.h
+        # sum_k (k+1) c_k psi^k = c_0 + sum_{k>=1} (k+1) c_k psi^k
+        dsum = self.c[0] + _cmatvec(powers[:, :-1], self._kc[1:])
+        dS_dv0 = -_cmatvec(rp, self.wq) + np.pi * dsum * dpsi / self.h
         dG = (dS_dv0 / z - S / z) / z
         return G, dG
 
@@ -761,6 +753,7 @@ class LinearSpectrum(Spectrum):
         inside = (x > lo) & (x < hi)
         out = np.zeros(x.shape)
         out[inside] = self._density_inside(x[inside])
+        out = np.where(np.isnan(x), np.nan, out)
         return out if out.ndim else float(out)
 
     def _mu_of(self, x):
@@ -778,6 +771,7 @@ class LinearSpectrum(Spectrum):
         # P(|mu| >= m) for the semicircle on [-2, 2]
         f = 1.0 - (m * np.sqrt(4.0 - m * m) / (2 * np.pi) + 2.0 * np.arcsin(m / 2.0) / np.pi)
         out = np.where(x <= lo, 0.0, np.where(x >= hi, 1.0, np.clip(f, 0.0, 1.0)))
+        out = np.where(np.isnan(x), np.nan, out)
         return out if out.ndim else float(out)
 
     def ppf(self, q):

@@ -176,19 +176,21 @@ class SampledSpectrum(Spectrum):
             self.method = "subordination"
         return _subordination_rep(self.parent, _SamplingMap(self._a))
 
+    def _density_inside(self, x):
+        """Density at points inside the support, straight from the chosen route (no series)."""
+        x = np.asarray(x, dtype=float)
+        if self.method == "polynomial":
+            s_out = self.parent._scale  # parent's normalisation; sampling commutes with scaling
+            return (_iid_sampled_density(x / s_out, self.parent.g, self._a)
+                    * max(self._a, 1.0) / s_out)
+        return _subordination_density(self.parent, _SamplingMap(self._a), x)
+
     # -- exact cubic for iid couplings ---------------------------------------------------
     def _build_rep_polynomial(self):
         p = self.parent
-        g, a = p.g, self._a
-        s_out = p._scale  # parent's normalisation; sampling commutes with scaling
-        lo, hi = _iid_sampled_edges(g, a)
-        mult = max(a, 1.0)
-
-        def density(x):
-            lam = x / s_out
-            return _iid_sampled_density(lam, g, a) * mult / s_out
-
-        return _Rep(lo * s_out, hi * s_out, density)
+        s_out = p._scale
+        lo, hi = _iid_sampled_edges(p.g, self._a)
+        return _Rep(lo * s_out, hi * s_out, self._density_inside)
 
 
 def _iid_cubic(k, g, a):
@@ -304,6 +306,11 @@ class SubsampledSpectrum(Spectrum):
     def _build_rep(self):
         return _subordination_rep(self.parent, _CompressionMap(self.fraction))
 
+    def _density_inside(self, x):
+        """Density at points inside the support, from the subordination equation (no series)."""
+        return _subordination_density(self.parent, _CompressionMap(self.fraction),
+                                      np.asarray(x, dtype=float))
+
 
 # ----------------------------------------------------------------------------------------
 # subordination machinery
@@ -403,30 +410,47 @@ def _subordination_edges(parent, mp):
     return lo, hi
 
 
-def _solve_subordination(parent, mp, x, m1):
-    """Solve ``mp.x(w) = x + i0`` for each x (inside the support) by a homotopy in Im z."""
-    x = np.asarray(x, dtype=float)
-    ys = np.concatenate([4.0 ** -np.arange(0, 13), [0.0]])
-    z = x * (1 + 1j * ys[0])
-    w = mp.start(z, m1)
+def _homotopy(parent, mp, x, m1, ratio, n_levels):
+    """Newton's method on ``mp.x(w) = x (1 + i y)`` for y = ratio^-k, k < n_levels, then 0."""
+    ys = np.concatenate([ratio ** -np.arange(0, n_levels, dtype=float), [0.0]])
+    w = mp.start(x * (1 + 1j * ys[0]), m1)
     for j, y in enumerate(ys):
-        z = x * (1 + 1j * y)
-        n_newton = 3 if j < len(ys) - 1 else 12
-        for _ in range(n_newton):
-            G, dG = parent._stieltjes(w, deriv=True)
-            F = mp.x(w, G) - z
-            dF = mp.dx(w, G, dG)
-            step = F / dF
+        final = j == len(ys) - 1
+        tol, max_it = (1e-14, 12) if final else (1e-7, 4)
+        active = np.arange(x.size)
+        for _ in range(max_it):
+            wa = w[active]
+            G, dG = parent._stieltjes(wa, deriv=True)
+            step = (mp.x(wa, G) - x[active] * (1 + 1j * y)) / mp.dx(wa, G, dG)
             # damp steps that would leave the upper half plane
-            w_new = w - step
+            w_new = wa - step
             bad = ~np.isfinite(w_new) | (w_new.imag < 0)
-            w_new = np.where(bad, w - 0.5 * step, w_new)
+            w_new = np.where(bad, wa - 0.5 * step, w_new)
             w_new = np.where(~np.isfinite(w_new) | (w_new.imag < 0),
-                             w.real + 0.5j * w.imag, w_new)
-            w = w_new
+                             wa.real + 0.5j * wa.imag, w_new)
+            w[active] = w_new
+            done = np.abs(step) <= tol * np.abs(wa)
+            active = active[~done]
+            if active.size == 0:
+                break
     G = parent._stieltjes(w)
     # backward error: residual relative to the size of the terms of the map
     resid = np.abs(mp.x(w, G) - x) / (mp.scale(w, G) + x)
+    return w, G, resid
+
+
+def _solve_subordination(parent, mp, x, m1):
+    """Solve ``mp.x(w) = x + i0`` for each x (inside the support) by a homotopy in Im z.
+
+    A coarse homotopy (y = 8^-k) serves almost all points; those that do not converge
+    (near a hard-ish edge, alpha ~ 1) are redone with a fine one (y = 2^-k).
+    """
+    x = np.asarray(x, dtype=float)
+    w, G, resid = _homotopy(parent, mp, x, m1, 8.0, 9)
+    redo = ~(resid <= 1e-9)
+    if np.any(redo):
+        w2, G2, r2 = _homotopy(parent, mp, x[redo], m1, 2.0, 28)
+        w[redo], G[redo], resid[redo] = w2, G2, r2
     if np.any(~np.isfinite(resid)) or np.max(resid) > 1e-9:
         raise ConvergenceError(
             f"subordination equation did not converge (max relative residual "
@@ -434,12 +458,11 @@ def _solve_subordination(parent, mp, x, m1):
     return w, G
 
 
+def _subordination_density(parent, mp, x):
+    w, G = _solve_subordination(parent, mp, x, parent.moment(1))
+    return np.maximum(mp.density(x, w, G), 0.0)
+
+
 def _subordination_rep(parent, mp):
     lo, hi = _subordination_edges(parent, mp)
-    m1 = parent.moment(1)
-
-    def density(x):
-        w, G = _solve_subordination(parent, mp, x, m1)
-        return np.maximum(mp.density(x, w, G), 0.0)
-
-    return _Rep(lo, hi, density)
+    return _Rep(lo, hi, lambda x: _subordination_density(parent, mp, x))
