@@ -449,3 +449,22 @@ def test_other_errors():
         LinearSpectrum(0.5).rank_curve(0)
     with pytest.raises(ParameterError, match="factor"):
         LinearSpectrum(0.5).scaled(-1)
+
+
+def test_reciprocal_grid_moments():
+    # over the whole stable range (small g, kappa near +-1, g >> 1 for kappa near -1) the
+    # density's moments match the closed forms of science.md §3
+    for kappa in (-0.99, -0.7, -0.3, -0.01, 0.01, 0.3, 0.7, 0.99):
+        gmax = 1 / (1 + kappa)
+        for g in (0.03 * gmax, 0.5 * gmax, 0.97 * gmax):
+            s = LinearSpectrum(g, kappa)
+            r = s._rep
+            assert abs(r.mass_raw - 1) < 1e-9
+            assert r.moment(1) == pytest.approx(s.mean(), rel=1e-9)
+            assert r.moment(2) == pytest.approx(s.moment(2), rel=1e-9)
+
+
+def test_nan_propagates():
+    for s in (LinearSpectrum(0.5), LinearSpectrum(0.5, -1.0), LinearSpectrum(0.5).sampled(0.3)):
+        assert np.isnan(s.pdf(np.nan)) and np.isnan(s.cdf(np.nan)) and np.isnan(s.ppf(np.nan))
+        assert not np.isnan(s.cdf(np.array([np.nan, 1.0]))[1])

@@ -933,26 +933,37 @@ def _reciprocal_density(lam, g, kappa):
 def _reciprocal_edges(g, kappa):
     """Support edges (raw lambda units) for 0 < |kappa| < 1.
 
-    Candidate edges are the positive roots of the quartic's discriminant (a polynomial of
-    degree <= 6 in y, with an exact factor y); roots beyond the norm bound
+    The quartic is linear in y: ``y A(s) + B(s) = 0`` with
+    ``A = b^2 s^4 + b (b+2) s^3 + (2 kappa + 3) s^2 + s`` and
+    ``B = (b^2 - 1/g^2) s^2 + (2b - 1/g^2) s + 1`` (b = 1 + kappa), so ``y(s) = -B/A`` is an
+    explicit map and the edges (double roots in s) are its critical values: the real roots
+    of the quintic ``h = B' A - B A'``, each polished by Newton's method, give candidate
+    edges ``y(s*)`` (better conditioned than the discriminant in y, whose coefficients span
+    many orders of magnitude at small g). Candidates beyond the norm bound
     ``y <= (1 + ||J||)^2 / g^2``, ``||J|| <= g (2 sqrt(1-|kappa|) + 2 sqrt(|kappa|))`` are
     spurious branches. The support is the contiguous run of candidate intervals on which
-    the physical branch has positive density (inner roots are folds).
+    the physical branch has positive density (inner candidates are folds).
     """
-    Y = Polynomial([0.0, 1.0])
-    a, b, c, d, e = _reciprocal_coeffs(Y, g, kappa)
-    e = Polynomial([1.0])
-    disc = (256 * a**3 * e**3 - 192 * a**2 * b * d * e**2 - 128 * a**2 * c**2 * e**2
-            + 144 * a**2 * c * d**2 * e - 27 * a**2 * d**4 + 144 * a * b**2 * c * e**2
-            - 6 * a * b**2 * d**2 * e - 80 * a * b * c**2 * d * e + 18 * a * b * c * d**3
-            + 16 * a * c**4 * e - 4 * a * c**3 * d**2 - 27 * b**4 * e**2 + 18 * b**3 * c * d * e
-            - 4 * b**3 * d**3 - 4 * b**2 * c**3 * e + b**2 * c**2 * d**2)
-    coef = disc.coef[1:]  # exact factor y
-    coef = coef[: np.max(np.nonzero(np.abs(coef) > 1e-12 * np.max(np.abs(coef)))[0]) + 1]
-    roots = Polynomial(coef).roots()
+    b = 1.0 + kappa
+    e2 = 1.0 / (g * g)
+    A = np.array([0.0, 1.0, 2 * kappa + 3, b * (b + 2), b * b])  # increasing order
+    B = np.array([1.0, 2 * b - e2, b * b - e2])
+    dA = A[1:] * np.arange(1, 5)
+    dB = B[1:] * np.arange(1, 3)
+    h = np.convolve(dB, A) - np.convolve(B, dA)
+    h = h[: np.max(np.nonzero(h)[0]) + 1]
+    roots = np.roots(h[::-1])
+    sr = roots[np.abs(roots.imag) <= 1e-6 * np.abs(roots)].real
+    hp = np.polyder(h[::-1])
+    for _ in range(3):  # Newton polish on h (restores accuracy of small roots)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            step = np.polyval(h[::-1], sr) / np.polyval(hp, sr)
+        sr = np.where(np.isfinite(step), sr - step, sr)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        yc = -np.polyval(B[::-1], sr) / np.polyval(A[::-1], sr)
     ymax = (1 + g * (2 * math.sqrt(1 - abs(kappa)) + 2 * math.sqrt(abs(kappa)))) ** 2 / g**2
-    cand = np.sort(roots[(np.abs(roots.imag) <= 1e-10 * np.abs(roots)) & (roots.real > 0)
-                         & (roots.real < ymax)].real)
+    cand = np.unique(np.sort(yc[np.isfinite(yc) & (yc > 0) & (yc < ymax)]))
+    pos = np.array([], dtype=int)
     if cand.size >= 2:
         mids = np.sqrt(cand[:-1] * cand[1:])
         pos = np.nonzero(_reciprocal_density(1.0 / (g * g * mids), g, kappa) > 0)[0]
