@@ -10,8 +10,9 @@ Independent routes used:
 
 KS bounds: sample-covariance eigenvalues are random-matrix eigenvalues, rigid like those of
 C itself (see test_theory_linear.py): the observed KS distance is 2.3-3.7 / n for n
-eigenvalues (n = min(N, T), or M = 300 for the subsets of N = 1200 neurons). The bound 8 / n leaves a factor ~2; each test
-also checks that a 20 % wrong alpha (or a wrong fraction) gives a KS above the bound.
+eigenvalues (n = min(N, T), or M = 300 for the subsets of N = 1200 neurons). The bound 8 / n
+leaves a factor ~2; each test also checks that a 20 % wrong alpha (or a wrong fraction)
+gives a KS above the bound.
 """
 
 import functools

@@ -49,7 +49,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numpy.polynomial import Polynomial
 from scipy.fft import dst
 
 from neurospec.errors import ConvergenceError, ParameterError
@@ -908,7 +907,8 @@ def _reciprocal_root(y, g, kappa):
     s = -1.0 / Y
     for f in steps:
         Y = y + 1j * big * f
-        c0, c1, c2, c3 = b * b * Y, b * (b + 2) * Y, Y * (2 * kappa + 3) - e2 + b * b, Y - e2 + 2 * b
+        c0, c1 = b * b * Y, b * (b + 2) * Y
+        c2, c3 = Y * (2 * kappa + 3) - e2 + b * b, Y - e2 + 2 * b
         for _ in range(2):
             p = (((c0 * s + c1) * s + c2) * s + c3) * s + 1.0
             dp = ((4 * c0 * s + 3 * c1) * s + 2 * c2) * s + c3
