@@ -179,6 +179,23 @@ def test_known_support_and_pr():
     assert LinearSpectrum(0.6, 1e-9).mean() == pytest.approx(1 / (1 - 0.36), rel=1e-8)
 
 
+def test_support_edges_high_precision():
+    # science.md §2 formula evaluated in 50-digit decimal arithmetic: (a - b) / den cancels
+    # catastrophically in float64 near g = 1, the implementation must not
+    from decimal import Decimal, getcontext
+
+    getcontext().prec = 50
+    for g in (0.5, 0.99, 0.9999):
+        G = Decimal(g)  # the exact binary value of g
+        g2 = G * G
+        a = 2 + 5 * g2 - g2 * g2 / 4
+        b = (G / 4) * (8 + g2) ** Decimal("1.5")
+        den = 2 * (1 - g2) ** 3
+        lo, hi = LinearSpectrum(g).support()
+        assert lo == pytest.approx(float((a - b) / den), rel=1e-13)
+        assert hi == pytest.approx(float((a + b) / den), rel=1e-13)
+
+
 def test_support_edges_are_where_density_vanishes():
     for g, kappa in [(0.5, 0.0), (0.9, 0.0), (0.5, 0.3), (0.5, -0.5), (0.45, 0.99)]:
         s = LinearSpectrum(g, kappa)
@@ -205,7 +222,7 @@ def test_g_to_one_limits():
 # ---------------------------------------------------------------------------------------
 # quadrature of the analytic density: int p = 1, int x p = mean, int x^2 p = m2 (<= 1e-8)
 # ---------------------------------------------------------------------------------------
-@pytest.mark.parametrize("g,kappa", [(0.1, 0.0), (0.5, 0.0), (0.9, 0.0), (0.99, 0.0),
+@pytest.mark.parametrize("g,kappa", [(0.1, 0.0), (0.5, 0.0), (0.9, 0.0), (0.99, 0.0), (0.9999, 0.0),
                                      (0.5, 0.3), (0.5, -0.5), (0.9, -0.9), (0.45, 0.99),
                                      (0.45, 1.0), (0.97, 0.01)])
 def test_quadrature_moments(g, kappa):

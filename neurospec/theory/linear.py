@@ -186,7 +186,8 @@ class _Rep:
                 raise ConvergenceError("spectral density evaluated to zero or non-finite values")
             tail = np.max(np.abs(c[-max(4, n // 8):])) / scale
             # converged, or the tail has reached the round-off floor of the density itself
-            if tail < tol or n >= nmax or tail > 0.25 * prev_tail:
+            # a tail that stops decreasing below 1e-9 is the round-off floor of the density
+            if tail < tol or n >= nmax or (tail < 1e-9 and tail > 0.25 * prev_tail):
                 if tail > 1e-7 and n >= nmax:
                     raise ConvergenceError(
                         f"spectral density on [{lo:.4g}, {hi:.4g}] did not resolve with {n} "
@@ -678,14 +679,14 @@ class LinearSpectrum(Spectrum):
     def _raw_mean_value(self):
         g, kappa = self.g, self.kappa
         if kappa == 0:
-            return 1.0 / (1.0 - g * g)
+            return 1.0 / ((1.0 - g) * (1.0 + g))  # (1-g)(1+g): no cancellation near g = 1
         theta = g * g * (1.0 + kappa)
         return (2 * theta - 1 + math.sqrt(1 + 4 * (g * g - theta))) / (2 * (g * g - theta * theta))
 
     def _raw_pr(self):
         g, kappa = self.g, self.kappa
         if kappa == 0:
-            return (1.0 - g * g) ** 2
+            return ((1.0 - g) * (1.0 + g)) ** 2
         theta = g * g * (1.0 + kappa)
         mu = self._raw_mean
         return ((mu * (2 * g * g * mu + 1) - 2 * theta * mu * (theta * mu + 1))
@@ -710,11 +711,12 @@ class LinearSpectrum(Spectrum):
     def _raw_support(self):
         g, kappa = self.g, self.kappa
         if kappa == 0:
+            # science.md §2; since a^2 - b^2 = 4 (1 - g^2)^3 the lower edge is 2 / (a + b),
+            # free of the cancellation in a - b that costs 8 digits at g = 0.9999
             g2 = g * g
             a = 2 + 5 * g2 - g2 * g2 / 4
             b = (g / 4) * (8 + g2) ** 1.5
-            den = 2 * (1 - g2) ** 3
-            return (a - b) / den, (a + b) / den
+            return 2.0 / (a + b), (a + b) / (2 * ((1 - g) * (1 + g)) ** 3)
         if kappa == 1:
             return (1 + 2 * g) ** -2, (1 - 2 * g) ** -2
         if kappa == -1:

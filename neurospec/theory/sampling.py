@@ -45,7 +45,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.optimize import brentq
 
 from neurospec.errors import ConvergenceError, ParameterError
 from neurospec.theory.linear import LinearSpectrum, Spectrum, _cubic_roots, _Rep
@@ -370,6 +369,8 @@ class _CompressionMap:
 
 def _edge_search(parent, mp, grid):
     """Root of ``x'(w)`` on a sorted real grid where it changes sign once; returns (w, x)."""
+    from scipy.optimize import brentq  # heavy import, needed by the general route only
+
     w = np.asarray(grid, dtype=float)
     G, dG = parent._stieltjes(w.astype(complex), deriv=True)
     d = mp.dx(w, G.real, dG.real)
