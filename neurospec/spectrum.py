@@ -478,7 +478,9 @@ class CovarianceSpectrum(BaseEstimator):
         Number of largest eigenvalues (global or low-rank modes) left out of
         ``normalized_`` and of the participation ratios.
     center : bool
-        Subtract the mean of each neuron (``True``) or use second moments about zero.
+        Subtract the mean of each neuron (``True``) or use second moments about zero (then
+        ``kind="correlation"`` is the cosine similarity of the neurons' activity). The
+        effective sample size is always estimated from the mean-subtracted activity.
     correction : {"unbiased", "cv", "none"}
         Finite-sample correction of ``participation_ratio_corrected_``:
         ``"unbiased"`` inverts the Wishart trace moments with the effective number of
@@ -567,9 +569,11 @@ class CovarianceSpectrum(BaseEstimator):
         self.store_covariance = store_covariance
         self.chunk_size = chunk_size
 
-    # No sklearn check needs to be skipped: fit validates with validate_data (or the same
-    # messages for streamed inputs) and the estimator is deterministic. The tags below are
-    # the defaults, spelled out: NaN/inf are rejected, sparse input is rejected.
+    # No sklearn check is skipped or expected to fail: fit validates array-likes with
+    # validate_data (streamed inputs get the same messages) and is deterministic, so the
+    # default tags apply; they are spelled out here. (sklearn itself skips its array-API
+    # check unless SCIPY_ARRAY_API=1 is set; with numpy input that check has nothing to
+    # test here, since the estimator has no predict/transform.)
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
@@ -832,8 +836,10 @@ class CovarianceSpectrum(BaseEstimator):
         X : array_like, Recording, h5py.Dataset, numpy.memmap, dask.array or iterator
             Activity, shape (n_samples, n_neurons) = time x neurons. Inputs other than
             in-memory arrays are read in chunks of ``chunk_size`` samples, so they never need
-            to fit in memory; a dask array is reduced block by block with dask; an iterator
-            (e.g. a generator) must yield 2-D chunks with the same columns.
+            to fit in memory; a dask array is reduced block by block with dask (each block's
+            moments, then a pairwise tree of merges, so a worker holds a few N x N partial
+            sums at a time); an iterator (e.g. a generator) must yield 2-D chunks with the
+            same columns.
         y : None
             Ignored.
 

@@ -25,6 +25,16 @@ from neurospec.spectrum import (
 )
 
 
+@pytest.fixture(autouse=True)
+def one_blas_thread():
+    # The matrices here are small (N <= 300): threads don't help, and on a shared, loaded
+    # machine multithreaded OpenBLAS spins and can make 150 x 150 products 100x slower.
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
 # --------------------------------------------------------------------------- helpers
 def linear_network(n, g, seed):
     """Exact zero-frequency covariance C = (I-J)^-1 (I-J)^-T of an iid network and L with C = L L'."""
@@ -231,6 +241,56 @@ def test_subsampled_pr_follows_free_compression(network):
         if M >= 100:  # raw bias 1/(1/PR_M + 1/T) - PR_M: -5 % at M = 100, -9 % at M = 200
             assert formula - sub["pr"].mean() > 2 * bound
         assert np.allclose(sub["n_samples_eff"], T, rtol=0.02)
+
+
+def test_windowed_discrete_time_network_matches_exact_window_covariance():
+    # Discrete-time linear network x[t+1] = J x[t] + xi[t]: temporally correlated and not
+    # separable (each mode has its own time scale). The covariance of window sums / W is
+    # C_W = Sigma0 + (1/W) sum_{k=1}^{W-1} (W-k) (J^k Sigma0 + Sigma0 J^k'), Sigma0 the
+    # stationary covariance (Sigma0 = J Sigma0 J' + I); C_W -> (I-J)^-1 (I-J)^-T as W grows.
+    import scipy.linalg
+
+    rng = np.random.default_rng(20)
+    N, g, W, n_windows = 150, 0.5, 20, 1500
+    J = rng.standard_normal((N, N)) * g / np.sqrt(N)
+    sigma0 = scipy.linalg.solve_discrete_lyapunov(J, np.eye(N))
+
+    def window_cov(w):
+        acc, Jk = np.zeros((N, N)), np.eye(N)
+        for k in range(1, w):
+            Jk = Jk @ J
+            acc += (w - k) * (Jk @ sigma0)
+        return sigma0 + (acc + acc.T) / w
+
+    C_W = window_cov(W)
+    C_inf = np.linalg.inv(np.eye(N) - J)
+    C_inf = C_inf @ C_inf.T
+    pr = lambda C: np.trace(C) ** 2 / np.sum(C * C)  # noqa: E731
+    # finite windows narrow the spectrum (PR too high), by O(1/W) (science.md section 4)
+    gap20, gap80 = pr(C_W) / pr(C_inf) - 1, pr(window_cov(80)) / pr(C_inf) - 1
+    assert 0 < gap80 < gap20 and gap80 < 0.4 * gap20
+
+    # one independent stretch of W steps per window, each started in the stationary state
+    # (all windows integrated together: W matrix products instead of W * n_windows steps)
+    x = rng.standard_normal((n_windows, N)) @ np.linalg.cholesky(sigma0).T
+    X = np.empty((n_windows, W, N))
+    for t in range(W):
+        x = x @ J.T + rng.standard_normal((n_windows, N))
+        X[:, t] = x
+    est = CovarianceSpectrum(window=W).fit(X.reshape(-1, N))
+    np.testing.assert_allclose(np.trace(est.covariance_) / np.trace(C_W), 1, atol=0.03)
+    assert est.n_samples_eff_ == pytest.approx(n_windows, rel=0.05)  # independent windows
+    bound = 4 * pr_sd(C_W, n_windows) + pr(C_W) ** 2 / n_windows * 0.05
+    assert abs(est.participation_ratio_corrected_ - pr(C_W)) < bound
+    assert pr(C_W) - est.participation_ratio_ > bound  # raw: 1/PR + 1/n, about -5 %
+
+
+def test_effective_sample_size_formula_for_exact_ar1_autocorrelation():
+    T, a = 10**6, 0.8
+    n_eff, tau, m = effective_sample_size(a ** np.arange(200), T)
+    assert n_eff == pytest.approx(T * (1 - a * a) / (1 + a * a), rel=1e-4)
+    assert tau == pytest.approx((1 + a * a) / (1 - a * a), rel=1e-4)
+    assert m >= 5 * tau  # Sokal's window
 
 
 # --------------------------------------------------------------------------- effective samples
