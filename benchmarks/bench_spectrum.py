@@ -118,7 +118,8 @@ def write_h5(path, T, N, seed=0):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     mode = ap.add_mutually_exclusive_group()
-    mode.add_argument("--quick", action="store_true", help="default: stream T=1e5 for the 1e6 cases")
+    mode.add_argument("--quick", action="store_true",
+                      help="default: stream T=1e5 for the 1e6 cases and extrapolate")
     mode.add_argument("--full", action="store_true", help="stream the real T=1e6 (~25 GB of disk)")
     ap.add_argument("--tmpdir", default=None, help="folder for the temporary HDF5 files")
     ap.add_argument("--threads", default="auto",

@@ -37,7 +37,7 @@ from scipy.linalg import blas
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .errors import BinSizeError, DataValueError, NeurospecError, ParameterError, ShapeError
+from .errors import BinSizeError, DataValueError, ParameterError, ShapeError
 
 __all__ = [
     "CovarianceSpectrum",
@@ -394,7 +394,8 @@ def _is_lazy_array(X):
             return False
     except ImportError:  # pragma: no cover
         pass
-    return all(hasattr(X, a) for a in ("shape", "dtype", "__getitem__")) and not hasattr(X, "columns")
+    has = all(hasattr(X, a) for a in ("shape", "dtype", "__getitem__"))
+    return has and not hasattr(X, "columns")  # pandas goes through validate_data
 
 
 def _min_error(n_rows, n_features, what="sample"):
@@ -423,7 +424,9 @@ def _windowed(raw, window, name):
     """``raw`` as float64 (a view when it already is), summed over windows."""
     x = np.asarray(raw, dtype=np.float64)
     if x.ndim != 2:
-        raise ShapeError(f"{name}: expected 2-D chunks (n_samples, n_neurons), got shape {x.shape}.")
+        raise ShapeError(
+            f"{name}: expected 2-D chunks (n_samples, n_neurons), got shape {x.shape}."
+        )
     if window > 1:
         with np.errstate(invalid="ignore", over="ignore"):
             x = x.reshape(x.shape[0] // window, window, x.shape[1]).sum(axis=1)
@@ -604,9 +607,11 @@ class CovarianceSpectrum(BaseEstimator):
             raise ParameterError(f"n_folds must be an integer >= 2, got {self.n_folds!r}.")
         if not (isinstance(self.n_samples_eff, str) and self.n_samples_eff == "auto"):
             v = self.n_samples_eff
-            if not isinstance(v, numbers.Real) or isinstance(v, bool) or not np.isfinite(v) or v <= 1:
+            if (not isinstance(v, numbers.Real) or isinstance(v, bool) or not np.isfinite(v)
+                    or v <= 1):
                 raise ParameterError(
-                    f"n_samples_eff must be 'auto' or a number of independent samples > 1, got {v!r}."
+                    "n_samples_eff must be 'auto' or a number of independent samples > 1, "
+                    f"got {v!r}."
                 )
         if not is_int(self.max_lag) or self.max_lag < 1:
             raise ParameterError(f"max_lag must be a positive integer, got {self.max_lag!r}.")
@@ -652,7 +657,9 @@ class CovarianceSpectrum(BaseEstimator):
             if np.issubdtype(dt, np.complexfloating):
                 raise DataValueError(f"Complex data not supported: {name} has dtype {dt}.")
             if not (np.issubdtype(dt, np.number) or dt == np.bool_):
-                raise DataValueError(f"{name} has non-numeric dtype {dt}; activity must be numbers.")
+                raise DataValueError(
+                    f"{name} has non-numeric dtype {dt}; activity must be numbers."
+                )
             n_rows, n_features = int(X.shape[0]), int(X.shape[1])
             self._forget_feature_names()
             return kind, X, n_rows, n_features, name, {"input": type(X).__name__}

@@ -14,7 +14,13 @@ import scipy.signal
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from neurospec import Recording
-from neurospec.errors import BinSizeError, DataValueError, NeurospecError, ParameterError, ShapeError
+from neurospec.errors import (
+    BinSizeError,
+    DataValueError,
+    NeurospecError,
+    ParameterError,
+    ShapeError,
+)
 from neurospec.spectrum import (
     CovarianceSpectrum,
     SpectrumWarning,
@@ -37,7 +43,7 @@ def one_blas_thread():
 
 # --------------------------------------------------------------------------- helpers
 def linear_network(n, g, seed):
-    """Exact zero-frequency covariance C = (I-J)^-1 (I-J)^-T of an iid network and L with C = L L'."""
+    """Zero-frequency covariance C = (I-J)^-1 (I-J)^-T of an iid network, and L with C = L L'."""
     rng = np.random.default_rng(seed)
     J = rng.standard_normal((n, n)) * g / np.sqrt(n)
     L = np.linalg.inv(np.eye(n) - J)
@@ -482,10 +488,18 @@ def test_subsample_spectra_table_and_reproducibility(stream_data):
     assert full.pr_corrected == pytest.approx(est.participation_ratio_corrected_, rel=1e-10)
     assert full.n_samples_eff == pytest.approx(est.n_samples_eff_, rel=1e-10)
     assert full["q_0.5"] == pytest.approx(np.quantile(est.normalized_, 0.5), rel=1e-10)
-    # a subset's n_eff comes from its own neurons' autocorrelation: compare with a direct fit
-    rng = np.random.default_rng(0)
-    sub = CovarianceSpectrum(window=2).fit(X[:, np.sort(rng.choice(30, 10, replace=False))])
-    assert 0.5 < sub.n_samples_eff_ / full.n_samples_eff < 2
+    # a subset (principal submatrix, its own neurons' autocorrelation) equals a direct fit
+    # on those columns; the subset is the first draw of the generator seeded random_state
+    for kind, corr in [("covariance", "unbiased"), ("correlation", "unbiased"),
+                       ("covariance", "cv")]:
+        row = subsample_spectra(X, sizes=[10], n_draws=1, random_state=5, progress=False,
+                                quantiles=[0.5], window=2, kind=kind, correction=corr).iloc[0]
+        idx = np.sort(np.random.default_rng(5).choice(30, 10, replace=False))
+        sub = CovarianceSpectrum(window=2, kind=kind, correction=corr).fit(X[:, idx])
+        assert row.pr == pytest.approx(sub.participation_ratio_, rel=1e-10)
+        assert row.pr_corrected == pytest.approx(sub.participation_ratio_corrected_, rel=1e-10)
+        assert row.n_samples_eff == pytest.approx(sub.n_samples_eff_, rel=1e-10)
+        assert row["q_0.5"] == pytest.approx(np.quantile(sub.normalized_, 0.5), rel=1e-10)
 
 
 def test_subsample_spectra_bad_arguments(stream_data):
