@@ -50,12 +50,12 @@ TAU = 0.02  # s, the neurons' time constant
 NETWORK = dict(n_neurons=200, g=0.8, sigma=1.0, phi="tanh", dt=0.1)
 DURATION = 300.0  # s recorded per file (15000 tau), after the simulator's burn-in
 FINE_BIN = 0.01  # s, resolution at which rates are simulated before encoding (0.5 tau)
-WINDOW = 1.0  # s = 50 tau: long against the slowest time scale 1/(1 - g_eff) ~ 2.2 tau
+WINDOW = 2.0  # s = 100 tau: long against the slowest time scale tau / (1 - g_eff) ~ 2.3 tau
 
-SPIKES = dict(bin_size=0.1, baseline=5.0, rate_scale=30.0)  # Hz; mean rate ~ 35 Hz
-CALCIUM = dict(frame=0.1, tau_ca=0.5, noise_sd=0.02, baseline=1.0)  # s, s, dF/F, dF/F
+SPIKES = dict(bin_size=0.1, baseline=0.0, rate_scale=40.0)  # Hz; mean rate ~ 40 Hz
+CALCIUM = dict(frame=0.1, tau_ca=0.1, noise_sd=0.02, baseline=1.0)  # s, s, dF/F, dF/F
 RATES = dict(bin_size=0.2)
-SPIKE_TIME_QUANTUM = 2.0**-12  # s (~0.24 ms); exactly representable, so gzip compresses well
+SPIKE_TIME_QUANTUM = 2.0**-10  # s (~0.98 ms); exactly representable, so gzip compresses well
 
 NOTES_PREFIX = "neurospec-meta:"
 
@@ -228,7 +228,10 @@ N = {NETWORK['n_neurons']} neurons, `J_ij ~ N(0, g^2/N)`, g = {NETWORK['g']:g}, 
 each file a separate run (own noise, same couplings). The effective gain `g_eff = g <phi'(h)>`
 is predicted by mean-field theory and measured in each run; **the measured value is the truth a
 fit should recover**. Analyse with windows of {WINDOW:g} s = {WINDOW / TAU:g} tau, long against the
-network's slowest time scale (~ tau / (1 - g_eff)); shorter windows read g_eff low.
+network's slowest time scale (~ tau / (1 - g_eff) = 45 ms); shorter windows read g_eff low
+(at 1 s = 50 tau the fits of these three files come out 0.001 to 0.016 low). `neurospec fit FILE --ladder`
+shows the estimate against the window length. The NWB files store this window as their
+recommended one, so `neurospec fit data_samples/tanh_spikes.nwb` uses it without options.
 
 | file | content | N | g | sigma | g_eff (mean field) | g_eff (measured) | bin | window | command |
 |---|---|---|---|---|---|---|---|---|---|
@@ -237,14 +240,19 @@ network's slowest time scale (~ tau / (1 - g_eff)); shorter windows read g_eff l
 - `tanh_spikes.nwb`: spike trains in the `Units` table (column `quality`, all "good"). Each
   neuron fires as a perfect integrate-and-fire encoder of its rate
   `{SPIKES['baseline']:g} + {SPIKES['rate_scale']:g} (tanh(h) + 1)` Hz (mean ~{SPIKES['baseline'] + SPIKES['rate_scale']:g} Hz), so a window's
-  spike count is its integrated rate to within one spike. Poisson spikes at these rates would add
-  count noise as large as the rate covariance itself and bias the spectrum; real spike trains
-  sit between the two.
+  spike count is its integrated rate to within one spike: that count noise (variance ~1/6) is
+  0.4 % of the count variance across {WINDOW:g} s windows. Poisson spikes at these rates would
+  add a variance equal to the mean count (~{SPIKES['baseline'] + SPIKES['rate_scale']:g} x {WINDOW:g} spikes), 1.8 times the rate-driven
+  variance, to the diagonal of the covariance and pull the spectrum toward Marchenko–Pastur
+  (g_eff read far too low). Spike times are rounded to 2^-10 s (~1 ms) so that they compress.
 - `tanh_calcium.nwb`: `processing/ophys/Fluorescence/RoiResponseSeries`, {1 / CALCIUM['frame']:g} Hz frames:
   `0.5 (tanh(h) + 1)` convolved with `exp(-t/tau_ca)/tau_ca` (tau_ca = {CALCIUM['tau_ca']:g} s), frame-averaged,
   plus white noise (sd {CALCIUM['noise_sd']:g}) and baseline {CALCIUM['baseline']:g}. A kernel shared by all neurons scales
   the zero-frequency covariance by the scalar `K(0)^2 = 1`, so the normalised spectrum is that of
-  the rates; the noise adds about 1 % of the mean eigenvalue to the diagonal.
+  the rates; the noise adds about 1 % of the mean eigenvalue to the diagonal. The kernel must
+  be short against the window: a kernel that spans a sizeable part of a window correlates
+  consecutive windows, which the finite-sample model does not describe (with tau_ca = 0.5 s
+  and 1 s windows the fit read g_eff = 0.51 instead of 0.556).
 - `tanh_rates.npy`: `tanh(h)` averaged in {RATES['bin_size']:g} s bins, float32, shape (time, neurons).
   Arrays carry no metadata: give `--bin-size {RATES['bin_size']:g}`.
 

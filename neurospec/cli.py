@@ -111,8 +111,8 @@ def _known_g_eff(truth):
 
 
 def run_fit(path, *, source=None, bin_size=None, window=None, fraction=None,
-            kind="correlation", n_boot=200, seed=0, ci=0.9, out=None, figure=True,
-            load_options=None):
+            kind="covariance", n_boot=200, seed=0, ci=0.9, out=None, figure=True,
+            load_options=None, ladder=False, cli=False):
     """Load, estimate, fit: the ``neurospec fit`` pipeline as a function.
 
     Parameters
@@ -142,6 +142,12 @@ def run_fit(path, *, source=None, bin_size=None, window=None, fraction=None,
         Write ``spectrum.png`` (when ``out`` is given).
     load_options : dict, optional
         Further options for :func:`neurospec.load`.
+    ladder : bool
+        Also fit over a ladder of window lengths (:func:`neurospec.window_ladder`) to check that
+        g_eff has converged with the window; the table goes into ``report["window_ladder"]``.
+    cli : bool
+        Collect warnings into the report only (the command line prints them itself); otherwise
+        they are also re-issued as Python warnings.
 
     Returns
     -------
@@ -152,14 +158,39 @@ def run_fit(path, *, source=None, bin_size=None, window=None, fraction=None,
     """
     from pathlib import Path
 
+    import warnings
+
     from . import __version__
-    from .io import load
 
     options = dict(load_options or {})
     if source is not None:
         options["source"] = source
     if bin_size is not None:
         options["bin_size"] = bin_size
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        report, fit = _run_fit(path, options, window, fraction, kind, n_boot, seed, ci, out,
+                               figure, ladder, __version__)
+    seen = []
+    for w in caught:
+        text = " ".join(str(w.message).split())
+        if text not in seen:
+            seen.append(text)
+    report["warnings"] = seen
+    if out is not None:
+        Path(report["outputs"]["report"]).write_text(json.dumps(report, indent=2) + "\n")
+    if not cli:
+        for text in seen:
+            warnings.warn(text, UserWarning, stacklevel=2)
+    return report, fit
+
+
+def _run_fit(path, options, window, fraction, kind, n_boot, seed, ci, out, figure, ladder,
+             __version__):
+    from pathlib import Path
+
+    from .io import load
+
     rec = load(path, **options)
     notes = []
     recommended = rec.meta.get("recommended") or {}
@@ -177,13 +208,26 @@ def run_fit(path, *, source=None, bin_size=None, window=None, fraction=None,
     spec = CovarianceSpectrum(kind=kind, window=w).fit(rec)
     fit = GainFit(fraction=fraction, ci=ci, n_boot=n_boot, random_state=seed).fit(spec)
 
+    if w is None:
+        notes.append("no --window: the covariance of single bins is the zero-frequency one only "
+                     "if bins are much longer than the network's slowest time scale; check with "
+                     "--ladder")
+    ladder_report = None
+    if ladder:
+        from .fit import window_ladder
+
+        table = window_ladder(rec, n_boot=min(n_boot, 50), random_state=seed, kind=kind,
+                              warn=False)
+        ladder_report = {"converged": table.attrs.get("converged"),
+                         "message": table.attrs.get("message"),
+                         "rows": table.to_dict(orient="records")}
     ci_lo, ci_hi = (float(v) for v in fit.g_eff_ci_)
     truth = _ground_truth(rec.meta)
     truth_key, truth_value = _known_g_eff(truth)
     n_eff = float(spec.n_samples_eff_)
     comparison = getattr(fit, "comparison_", None)
-    if hasattr(comparison, "to_dict"):
-        comparison = comparison.to_dict()
+    if hasattr(comparison, "to_dict"):  # DataFrame: one row per model
+        comparison = comparison.reset_index().to_dict(orient="records")
     report = {
         "neurospec_version": __version__,
         "file": str(path),
@@ -198,7 +242,7 @@ def run_fit(path, *, source=None, bin_size=None, window=None, fraction=None,
         "n_windows": int(getattr(spec, "n_windows_", rec.n_samples // (w or 1))),
         "covariance_kind": kind,
         "n_samples_eff": n_eff,
-        "alpha": float(spec.alpha_),
+        "alpha": float(getattr(fit, "alpha_", spec.alpha_)),
         "participation_ratio": float(spec.participation_ratio_),
         "participation_ratio_corrected": float(spec.participation_ratio_corrected_),
         "model": getattr(fit, "model", "iid"),
@@ -212,12 +256,15 @@ def run_fit(path, *, source=None, bin_size=None, window=None, fraction=None,
         "scale": float(fit.scale_),
         "cost": float(fit.cost_),
         "null_cost": float(fit.null_cost_),
+        "p_value_null": float(getattr(fit, "p_value_null_", float("nan"))),
+        "p_value_model": float(getattr(fit, "p_value_model_", float("nan"))),
         "comparison": comparison,
         "n_dropped": int(fit.n_dropped_),
         "predicted_pr_per_neuron": float((1.0 - fit.g_eff_**2) ** 2),
         "ground_truth": truth,
         "known_g_eff": truth_value,
         "known_g_eff_in_ci": None if truth_value is None else bool(ci_lo <= truth_value <= ci_hi),
+        "window_ladder": ladder_report,
         "notes": notes,
         "preprocessing": list(rec.meta.get("preprocessing", [])),
         "outputs": {},
@@ -233,7 +280,6 @@ def run_fit(path, *, source=None, bin_size=None, window=None, fraction=None,
             fig.savefig(out / "spectrum.png", dpi=150)
             report["outputs"]["figure"] = str(out / "spectrum.png")
         report["outputs"]["report"] = str(out / "report.json")
-        (out / "report.json").write_text(json.dumps(_finite(report), indent=2) + "\n")
     return _finite(report), fit
 
 
@@ -290,6 +336,16 @@ def format_fit_report(report):
         if r.get("known_g_eff") is not None:
             inside = "inside" if r["known_g_eff_in_ci"] else "OUTSIDE"
             rows.append(("", f"known g_eff {r['known_g_eff']:.4f} is {inside} the interval"))
+    lad = r.get("window_ladder")
+    if lad:
+        rows.append(("window ladder", "window (s)  windows  alpha   g_eff +- s.e."))
+        for row in lad["rows"]:
+            ws = row.get("window_s")
+            ws = row["window"] if ws is None else ws
+            rows.append(("", f"{ws:>10g}  {row['n_windows']:>7d}  {row['alpha']:5.2f}   "
+                             f"{row['g_eff']:.3f} +- {row['stderr']:.3f}"))
+        if lad.get("message"):
+            rows.append(("", str(lad["message"])))
     for note in r.get("notes", []):
         rows.append(("note", note))
     outputs = r.get("outputs") or {}
@@ -300,13 +356,19 @@ def format_fit_report(report):
     return "\n".join(lines)
 
 
+def _print_warnings(report):
+    for text in report.get("warnings", []):
+        print(f"neurospec: warning: {text}", file=sys.stderr)
+
+
 def cmd_fit(args) -> int:
     """``neurospec fit PATH``: estimate the spectrum, fit g_eff, print and save the report."""
     report, _ = run_fit(
         args.path, source=args.source, bin_size=args.bin_size, window=args.window,
         fraction=args.fraction, kind=args.kind, n_boot=args.n_boot, seed=args.seed, ci=args.ci,
-        out=args.out, figure=not args.no_figure,
+        out=args.out, figure=not args.no_figure, ladder=args.ladder, cli=True,
     )
+    _print_warnings(report)
     if args.json:
         print(json.dumps(report, indent=2))
     else:
@@ -322,8 +384,10 @@ def _add_fit_options(p, out_default):
                         "Default: the file's recommended window, else none")
     p.add_argument("--fraction", type=float, metavar="F",
                    help="fraction of the network that was recorded (0 < F <= 1), if known")
-    p.add_argument("--kind", choices=("correlation", "covariance"), default="correlation",
-                   help="correlation (default) or covariance matrix")
+    p.add_argument("--kind", choices=("covariance", "correlation"), default="covariance",
+                   help="covariance (default; what the theory describes) or correlation matrix "
+                        "(re-weights neurons by their variance and biases g_eff up a little; for "
+                        "neurons with very different noise levels)")
     p.add_argument("--ci", type=float, default=0.9, metavar="LEVEL",
                    help="interval level (default 0.9)")
     p.add_argument("--n-boot", type=int, default=200, metavar="N",
@@ -331,6 +395,9 @@ def _add_fit_options(p, out_default):
     p.add_argument("--seed", type=int, default=0, help="random seed of the bootstrap (default 0)")
     p.add_argument("--out", default=out_default, metavar="DIR",
                    help=f"folder for report.json and spectrum.png (default {out_default})")
+    p.add_argument("--ladder", action="store_true",
+                   help="also fit over a ladder of window lengths and say whether g_eff has "
+                        "converged with the window (short windows read g_eff low)")
     p.add_argument("--no-figure", action="store_true", help="do not write spectrum.png")
     p.add_argument("--json", action="store_true",
                    help="print the report as JSON instead of the table")
@@ -481,7 +548,8 @@ def cmd_demo(args) -> int:
     bin_size = entry.get("bin_size") if path.suffix.lower() != ".nwb" else None
     report, _ = run_fit(path, bin_size=bin_size, window=entry.get("window"), kind=args.kind,
                         n_boot=args.n_boot, seed=args.seed, ci=args.ci, out=args.out,
-                        figure=not args.no_figure)
+                        figure=not args.no_figure, ladder=args.ladder, cli=True)
+    _print_warnings(report)
     if args.json:
         print(json.dumps(report, indent=2))
     else:

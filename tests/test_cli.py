@@ -1,0 +1,227 @@
+"""End-to-end tests of the command line: ``python -m neurospec ...`` run as a subprocess.
+
+The bundled samples (data_samples/, made by make_samples.py with known effective gain) are fitted
+and the printed interval must contain the sample's measured g_eff; bad inputs must exit with
+code 2 and a one-line ``neurospec: error: ...`` message.
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "data_samples"
+MANIFEST = json.loads((SAMPLES / "samples.json").read_text())
+N_BOOT = "60"  # enough for a 90 % interval's ends to settle to ~0.005; keeps each fit ~ a second
+
+
+def run_cli(*args, cwd=None, timeout=300):
+    env = dict(os.environ, MPLBACKEND="Agg")
+    return subprocess.run([sys.executable, "-m", "neurospec", *map(str, args)], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def printed_interval(stdout):
+    m = re.search(r"g_eff\s+([0-9.]+)\s+\[([0-9.]+), ([0-9.]+)\]", stdout)
+    assert m, stdout
+    return tuple(float(v) for v in m.groups())
+
+
+def assert_error(proc, *fragments):
+    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
+    err = proc.stderr.strip()
+    assert err.startswith("neurospec: error:") or "error:" in err.splitlines()[-1], err
+    for f in fragments:
+        assert f in err, err
+    assert "Traceback" not in err
+
+
+# ---------------------------------------------------------------------------- bundled samples
+@pytest.mark.parametrize("sample", sorted(MANIFEST))
+def test_fit_bundled_sample_contains_known_g_eff(sample, tmp_path):
+    entry = MANIFEST[sample]
+    known = entry["ground_truth"]["measured_g_eff"]
+    args = ["fit", SAMPLES / sample, "--window", entry["window"], "--n-boot", N_BOOT,
+            "--out", tmp_path / "out"]
+    if sample.endswith(".npy"):
+        args += ["--bin-size", entry["bin_size"]]
+    proc = run_cli(*args)
+    assert proc.returncode == 0, proc.stderr
+    g, lo, hi = printed_interval(proc.stdout)
+    assert lo <= known <= hi, (sample, known, (lo, g, hi), proc.stdout)
+    assert hi - lo < 0.15  # an interval that says something
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["g_eff"] == pytest.approx(g, abs=5e-4)
+    assert report["g_eff_ci"] == pytest.approx([lo, hi], abs=5e-4)
+    assert report["n_neurons"] == entry["ground_truth"]["n_neurons"]
+    assert report["window_s"] == pytest.approx(entry["window"])
+    png = (tmp_path / "out" / "spectrum.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
+    if sample.endswith(".nwb"):  # the NWB samples carry their truth: printed beside the estimate
+        assert "ground truth" in proc.stdout and f"{known:.4f}" in proc.stdout
+        assert report["known_g_eff"] == pytest.approx(known)
+        assert report["known_g_eff_in_ci"] is True
+
+
+def test_demo_prints_estimate_and_truth(tmp_path):
+    proc = run_cli("demo", "--out", tmp_path / "demo", "--n-boot", N_BOOT)
+    assert proc.returncode == 0, proc.stderr
+    known = MANIFEST["tanh_spikes.nwb"]["ground_truth"]["measured_g_eff"]
+    _, lo, hi = printed_interval(proc.stdout)
+    assert lo <= known <= hi
+    assert "inside the interval" in proc.stdout
+    assert (tmp_path / "demo" / "report.json").is_file()
+    assert (tmp_path / "demo" / "spectrum.png").is_file()
+
+
+def run_main(capsys, *args):
+    """The command line in-process (same code path as the console script, no interpreter start)."""
+    from neurospec.cli import main
+
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_fit_json_output_matches_report(tmp_path, capsys):
+    code, out, err = run_main(capsys, "fit", SAMPLES / "tanh_calcium.nwb", "--n-boot", "20",
+                              "--json", "--no-figure", "--ladder", "--out", tmp_path)
+    assert code == 0, err
+    printed = json.loads(out)
+    assert printed == json.loads((tmp_path / "report.json").read_text())
+    assert not (tmp_path / "spectrum.png").exists()
+    # the recommended window stored in the file was used and said so
+    assert printed["window_s"] == pytest.approx(MANIFEST["tanh_calcium.nwb"]["window"])
+    assert any("recommended" in n for n in printed["notes"])
+    ladder = printed["window_ladder"]
+    assert [r["window"] for r in ladder["rows"]][:3] == [1, 2, 4]  # powers of two, in bins
+    assert isinstance(ladder["converged"], bool) and ladder["message"]
+    assert any("n_boot=20" in w for w in printed["warnings"])  # warnings are kept in the report
+    for key in ("n_samples_eff", "alpha", "participation_ratio", "participation_ratio_corrected",
+                "g_eff_stderr", "cost", "null_cost", "n_dropped", "ground_truth"):
+        assert key in printed
+
+
+# ---------------------------------------------------------------------------- simulate
+def test_simulate_writes_ground_truth(tmp_path):
+    from neurospec import load
+    from neurospec.theory import effective_gain
+
+    out = tmp_path / "sim.nwb"
+    proc = run_cli("simulate", "--neurons", 60, "--g", 0.8, "--sigma", 1.0, "--duration", 200,
+                   "--bin-size", 0.5, "--seed", 3, "--quiet", "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    rec = load(out)
+    truth = rec.meta["ground_truth"]
+    assert rec.shape == (400, 60) and rec.bin_size == 0.5
+    assert truth["g"] == 0.8 and truth["sigma"] == 1.0 and truth["phi"] == "tanh"
+    assert truth["g_eff_meanfield"] == pytest.approx(effective_gain(0.8, "tanh", 1.0).g_eff)
+    # measured g<phi'(h)> of a 60-neuron, 200-tau run: within a few percent of mean field
+    assert truth["measured_g_eff"] == pytest.approx(truth["g_eff_meanfield"], abs=0.03)
+    assert f"{truth['measured_g_eff']:.4f}" in proc.stdout
+
+
+def test_simulate_is_reproducible_and_refuses_to_overwrite(tmp_path, capsys):
+    from neurospec import load
+
+    args = ["simulate", "--neurons", 30, "--g", 0.8, "--duration", 50, "--seed", 3, "--quiet"]
+    assert run_main(capsys, *args, "--out", tmp_path / "a.nwb")[0] == 0
+    assert run_main(capsys, *args, "--out", tmp_path / "b.nwb")[0] == 0
+    np.testing.assert_array_equal(load(tmp_path / "a.nwb").activity,
+                                  load(tmp_path / "b.nwb").activity)
+    code, _, err = run_main(capsys, *args, "--out", tmp_path / "a.nwb")
+    assert code == 2 and "exists" in err and "--overwrite" in err
+    code, _, err = run_main(capsys, *args, "--out", tmp_path / "a.h5")
+    assert code == 2 and "ending in .nwb" in err
+
+
+def test_simulate_spikes_then_fit(tmp_path, capsys):
+    out = tmp_path / "spikes.nwb"
+    code, stdout, err = run_main(capsys, "simulate", "--neurons", 40, "--g", 0.5, "--duration",
+                                 300, "--spikes", "--seed", 1, "--quiet", "--out", out)
+    assert code == 0, err
+    assert "spikes (Units table)" in stdout
+    code, stdout, err = run_main(capsys, "fit", out, "--window", 10, "--n-boot", 10,
+                                 "--no-figure", "--out", tmp_path)
+    assert code == 0, err
+    assert "ground truth" in stdout and "g = 0.5" in stdout
+
+
+# ---------------------------------------------------------------------------- errors
+def test_bad_path(tmp_path):
+    proc = run_cli("fit", tmp_path / "missing.nwb", "--out", tmp_path)
+    assert_error(proc, "missing.nwb", "no such file")
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_file_without_usable_data(tmp_path):
+    from datetime import datetime, timezone
+
+    from pynwb import NWBHDF5IO, NWBFile
+
+    path = tmp_path / "empty.nwb"
+    nwb = NWBFile(session_description="nothing recorded", identifier="empty",
+                  session_start_time=datetime(2026, 1, 1, tzinfo=timezone.utc))
+    with NWBHDF5IO(str(path), "w") as io:
+        io.write(nwb)
+    proc = run_cli("fit", path, "--out", tmp_path)
+    assert_error(proc, "empty.nwb", "no Units table and no usable TimeSeries")
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_bad_option():
+    proc = run_cli("fit", SAMPLES / "tanh_rates.npy", "--bogus")
+    assert proc.returncode == 2 and "unrecognized arguments: --bogus" in proc.stderr
+    assert "usage: neurospec" in proc.stderr
+
+
+def test_more_bad_input_in_process(tmp_path, capsys):
+    sample = SAMPLES / "tanh_rates.npy"
+    flat = tmp_path / "flat.npy"
+    np.save(flat, np.arange(100.0))
+    bin_size = MANIFEST["tanh_rates.npy"]["bin_size"]
+    cases = [
+        (["fit", sample, "--kind", "spearman"], "invalid choice: 'spearman'"),
+        (["fit", sample, "--n-boot", "many"], "invalid int value"),
+        (["fit", flat, "--bin-size", 0.1], "1-D"),
+        # values the library rejects: the same exit code, a one-line message naming the fix
+        (["fit", sample, "--bin-size", bin_size, "--window", 1.5 * bin_size], "not a whole number"),
+        (["fit", sample], "bin_size"),
+        (["fit", SAMPLES / "tanh_spikes.nwb", "--source", "acquisition/nothing"], "nothing"),
+        (["demo", "--sample", "nope.nwb"], "tanh_spikes.nwb"),
+        ([], "usage"),
+    ]
+    for args, fragment in cases:
+        code, _, err = run_main(capsys, *args, *(["--out", tmp_path] if args else []))
+        assert code == 2, (args, err)
+        assert fragment in err, (args, err)
+        if "invalid" not in fragment and args:
+            assert err.startswith("neurospec: error:") and len(err.strip().splitlines()) == 1
+
+
+# ---------------------------------------------------------------------------- in-process helpers
+def test_window_conversion():
+    from neurospec.cli import _window_samples
+    from neurospec.errors import BinSizeError
+
+    assert _window_samples(None, 0.1) is None
+    assert _window_samples(1.0, 0.1) == 10
+    assert _window_samples(0.3, 0.1) == 3  # 0.3 / 0.1 = 2.9999999999999996
+    with pytest.raises(BinSizeError, match="whole number"):
+        _window_samples(0.25, 0.1)
+    with pytest.raises(BinSizeError, match="positive"):
+        _window_samples(0.0, 0.1)
+
+
+def test_samples_dir_env(tmp_path, monkeypatch):
+    from neurospec.cli import samples_dir
+    assert samples_dir() == SAMPLES
+    (tmp_path / "samples.json").write_text("{}")
+    monkeypatch.setenv("NEUROSPEC_SAMPLES", str(tmp_path))
+    assert samples_dir() == tmp_path
