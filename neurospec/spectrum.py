@@ -13,7 +13,7 @@ chunks) and a ``dask.array`` (reduced with dask). Per chunk it accumulates, in f
   pairs that straddle chunk borders added exactly), from which the effective number of
   independent samples is estimated.
 
-Finite samples distort the spectrum (``neurospec/../shared/science.md`` section 4). With
+Finite samples distort the spectrum (the project's science notes, section 4). With
 ``n`` independent Gaussian samples the sample covariance is Wishart with ``n`` degrees of
 freedom (``n - 1`` once the mean is subtracted) and its trace moments obey
 
@@ -21,7 +21,10 @@ freedom (``n - 1`` once the mean is subtracted) and its trace moments obey
     E[tr C^2]    = (1 + 1/n) tr C^2 + (tr C)^2 / n,
 
 which :func:`unbiased_trace_moments` inverts exactly. Temporally correlated samples count as
-fewer: ``n`` is replaced by the effective number estimated from the autocorrelation.
+fewer: ``n`` is replaced by the effective number estimated from the autocorrelation
+(:func:`effective_sample_size`). Alternatively the spectrum can be cross-validated over time
+folds, and :func:`subsample_spectra` gives the dimension against the number of neurons
+recorded (and the fraction of time used).
 """
 
 from __future__ import annotations
