@@ -284,19 +284,34 @@ def _run_fit(path, options, window, fraction, kind, n_boot, seed, ci, out, figur
 
 
 def _comparison_text(report):
+    """One line: fit distances of theory and null, their goodness-of-fit p-values, a verdict."""
     cost, null = report["cost"], report["null_cost"]
-    comp = report.get("comparison")
-    verdict = ""
-    if isinstance(comp, dict):
-        for key in ("preferred", "best", "verdict", "winner"):
-            if isinstance(comp.get(key), str):
-                verdict = f" -> {comp[key]}"
-                break
-    if not verdict and cost is not None and null is not None:
-        verdict = (" -> random-network theory preferred" if cost < null
-                   else " -> the null fits as well: no evidence of recurrent structure")
-    fmt = lambda v: "-" if v is None else f"{v:.3g}"  # noqa: E731
-    return f"CvM cost {fmt(cost)} (theory) vs {fmt(null)} (Marchenko-Pastur null){verdict}"
+    n_boot = report.get("n_boot") or 0
+
+    def p_text(p):
+        if p is None:
+            return ""
+        if n_boot and p <= 1.0 / (n_boot + 1) + 1e-12:  # no replicate as extreme: a bound
+            return f", p <= {p:.2g}"
+        return f", p = {p:.2g}"
+
+    def fmt(v):
+        return "-" if v is None else f"{v:.3g}"
+
+    p_model, p_null = report.get("p_value_model"), report.get("p_value_null")
+    text = (f"CvM {fmt(cost)} (theory{p_text(p_model)}) vs {fmt(null)} "
+            f"(Marchenko-Pastur null{p_text(p_null)})")
+    if cost is None or null is None:
+        return text
+    if p_null is not None and p_null < 0.05:
+        verdict = "null rejected: recurrent structure"
+    elif cost < null:
+        verdict = "theory fits better"
+    else:
+        verdict = "the null fits as well: no evidence of recurrent structure"
+    if p_model is not None and p_model < 0.05:
+        verdict += "; the theory itself fits poorly (p < 0.05)"
+    return f"{text} -> {verdict}"
 
 
 def format_fit_report(report):
@@ -553,7 +568,8 @@ def cmd_demo(args) -> int:
     if args.json:
         print(json.dumps(report, indent=2))
     else:
-        print(f"neurospec demo: the bundled sample {args.sample} ({entry.get('content', '')})")
+        print(f"neurospec demo: bundled sample {args.sample}, {entry.get('content', '')}, "
+              "with known ground truth")
         print(format_fit_report(report))
     return EXIT_OK
 
@@ -568,7 +584,7 @@ def add_demo_parser(subparsers):
     )
     p.add_argument("--sample", default="tanh_spikes.nwb",
                    help="which bundled sample (default tanh_spikes.nwb; see data_samples/README.md)")
-    _add_fit_options(p, "neurospec-demo")
+    _add_fit_options(p, "neurospec-out")
     p.set_defaults(func=cmd_demo)
     return p
 
