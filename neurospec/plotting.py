@@ -432,7 +432,7 @@ def cdf_plot(eigenvalues, theory, ax=None, *, drop_top=0, normalize=True, null=N
 
 # ---------------------------------------------------------------------------- subsampling
 def subsampling_plot(frame, theory=None, ax=None, *, n_total=None, form="pr", columns=None,
-                     theory_label=None):
+                     time_fraction=None, theory_label=None):
     """Participation ratio of random subsets of M neurons against M, with the theory curve.
 
     The theory is free compression of the full population's spectrum (science.md §4):
@@ -453,6 +453,9 @@ def subsampling_plot(frame, theory=None, ax=None, *, n_total=None, form="pr", co
         Plot PR_M (default) or the dimension per neuron PR_M / M.
     columns : sequence of str, optional
         Which PR columns to plot (default: ``pr`` and ``pr_corrected`` where present).
+    time_fraction : float, optional
+        When ``frame`` also subsamples time (a ``time_fraction`` column with several values),
+        the rows to plot; default the largest fraction (the whole recording).
     theory_label : str, optional
 
     Returns
@@ -475,6 +478,13 @@ def subsampling_plot(frame, theory=None, ax=None, *, n_total=None, form="pr", co
             f"frame lacks column(s) {missing or ['pr']}; it needs 'size' and participation-ratio "
             f"columns (has {list(frame.columns)}). Use neurospec.subsample_spectra(...)."
         )
+    if "time_fraction" in frame.columns and frame["time_fraction"].nunique() > 1:
+        fractions = np.sort(frame["time_fraction"].unique())
+        chosen = fractions[-1] if time_fraction is None else time_fraction
+        if not np.any(np.isclose(fractions, chosen)):
+            raise ParameterError(f"time_fraction={time_fraction!r} is not in the frame; it holds "
+                                 f"{fractions.tolist()}.")
+        frame = frame[np.isclose(frame["time_fraction"].to_numpy(np.float64), chosen)]
     if len(frame) == 0:
         raise DataValueError("frame is empty; nothing to plot.")
     sizes = np.sort(frame["size"].unique()).astype(np.float64)

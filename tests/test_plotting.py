@@ -336,3 +336,21 @@ def test_spectrum_figure_builds_theory_from_fit_attributes(linear_network_eigs):
     np.testing.assert_allclose(line.get_ydata(), expected)
     null = _line(ax_rank, r"Marchenko–Pastur null ($\alpha$ = 0.20)")
     np.testing.assert_allclose(null.get_ydata(), MarchenkoPastur(alpha).rank_curve(lam.size))
+
+
+def test_subsampling_plot_of_subsample_spectra():
+    from neurospec import subsample_spectra
+
+    rng = np.random.default_rng(8)
+    X = rng.standard_normal((400, 60)) @ (np.eye(60) + 0.3 * rng.standard_normal((60, 60)) / np.sqrt(60))
+    frame = subsample_spectra(X, sizes=[10, 30, 60], n_draws=3, time_fractions=[0.5, 1.0],
+                              random_state=0, progress=False)
+    ax = plotting.subsampling_plot(frame, theory=40.0)
+    eb = {c.get_label(): c.lines[0] for c in ax.containers
+          if isinstance(c, matplotlib.container.ErrorbarContainer)}
+    raw = [l for lab, l in eb.items() if lab.startswith("raw")][0]
+    full = frame[frame["time_fraction"] == 1.0]
+    for m, y in zip(raw.get_xdata(), raw.get_ydata()):
+        assert y == pytest.approx(full.loc[full["size"] == m, "pr"].mean())
+    with pytest.raises(ParameterError, match="time_fraction"):
+        plotting.subsampling_plot(frame, time_fraction=0.3)
