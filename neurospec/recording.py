@@ -502,9 +502,22 @@ class Recording:
             notes="neurospec-meta:" + json.dumps(meta),
         )
         if self.spike_times is not None:
-            nwb.add_unit_column(name="unit_name", description="neurospec unit id")
-            for uid, st in zip(self.unit_ids.tolist(), self.spike_times):
-                nwb.add_unit(spike_times=np.asarray(st, dtype=np.float64), unit_name=str(uid))
+            # Whole columns at once: add_unit() per unit converts every spike time through
+            # Python and takes seconds for a million spikes.
+            from hdmf.common import VectorData, VectorIndex
+            from pynwb.misc import Units
+
+            trains = [np.asarray(st, dtype=np.float64) for st in self.spike_times]
+            spike_times = VectorData(name="spike_times", description="spike times (s)",
+                                     data=np.concatenate(trains) if trains else np.empty(0))
+            nwb.units = Units(name="units", description="spike trains written by neurospec",
+                              id=list(range(len(trains))), columns=[
+                spike_times,
+                VectorIndex(name="spike_times_index", target=spike_times,
+                            data=np.cumsum([st.size for st in trains])),
+                VectorData(name="unit_name", description="neurospec unit id",
+                           data=[str(u) for u in self.unit_ids.tolist()]),
+            ])
         else:
             nwb.add_acquisition(TimeSeries(
                 name="activity",
