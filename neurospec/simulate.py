@@ -38,6 +38,7 @@ import warnings
 import numpy as np
 
 from . import _kernels
+from ._progress import progress_bar
 from .errors import BinSizeError, ConvergenceError, ParameterError
 from .nonlinearities import get_nonlinearity
 from .recording import Recording
@@ -636,19 +637,7 @@ def _assemble_spikes(units, times, n_neurons):
 
 
 def _progress(total, enabled):
-    if not enabled:
-        return _NoBar()
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, unit="step", desc="simulating", leave=False)
-
-
-class _NoBar:
-    def update(self, n):
-        pass
-
-    def close(self):
-        pass
+    return progress_bar(total, enabled=enabled, desc="simulating", unit="step")
 
 
 def _measured_kappa(J):

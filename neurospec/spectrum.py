@@ -40,6 +40,7 @@ from scipy.linalg import blas
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._progress import progress_bar
 from .errors import BinSizeError, DataValueError, ParameterError, ShapeError
 
 __all__ = [
@@ -1162,7 +1163,6 @@ def subsample_spectra(X, sizes=None, n_draws=20, time_fractions=None, random_sta
         ``n_samples_eff``, ``alpha`` (size / n_samples_eff) and ``q_<quantile>``.
     """
     import pandas as pd
-    from tqdm.auto import tqdm
 
     for bad in ("solver", "store_covariance"):
         if bad in spectrum_params:
@@ -1206,7 +1206,7 @@ def subsample_spectra(X, sizes=None, n_draws=20, time_fractions=None, random_sta
     full_steps = sum(1 if M == n_features else n_draws for M in sizes)
     total_steps = sum(full_steps if f == 1.0 else n_draws * sizes.size for f in fractions)
     rows = []
-    with tqdm(total=total_steps, disable=not progress, desc="subsample_spectra") as bar:
+    with progress_bar(total_steps, enabled=progress, desc="subsample_spectra", leave=True) as bar:
         for frac in fractions:
             seg_len = int(np.floor(frac * n_win))
             if seg_len < 2:
