@@ -18,6 +18,9 @@ from neurospec.errors import DataValueError, FitError, ParameterError, ShapeErro
 from neurospec.fit import GainFit, GainFitWarning, WindowConvergenceWarning, window_ladder
 from neurospec.theory import LinearSpectrum
 
+# small bootstraps keep the tests fast; the warning that says so is tested below
+pytestmark = pytest.mark.filterwarnings("ignore:GainFit. n_boot=")
+
 
 def linear_activity(n, g, T, rng):
     """T independent samples (time x neurons) with covariance (I - J)^-1 (I - J)^-T."""
@@ -296,11 +299,15 @@ def test_block_bootstrap_is_conditional_on_the_network():
     assert block.g_eff_stderr_ < network.g_eff_stderr_
 
 
-def test_estimate_at_the_bound_warns():
+def test_warnings():
     # a spectrum far broader than any stable network's
     ev = np.geomspace(1e-3, 1e5, 200)
     with pytest.warns(GainFitWarning, match="upper bound"):
-        GainFit(n_boot=0, drop_top=0).fit(ev, alpha=0.1)
+        fit = GainFit(n_boot=20, drop_top=0, random_state=0).fit(ev, alpha=0.1)
+    assert fit.g_eff_ci_[1] == 1.0  # censored at the edge of stability: only a lower limit
+    with pytest.warns(GainFitWarning, match="n_boot=20"):
+        GainFit(n_boot=20, random_state=0).fit(
+            LinearSpectrum(0.5).sampled(0.3).rank_curve(100), alpha=0.3)
 
 
 # ------------------------------------------------------------------------------ window ladder
