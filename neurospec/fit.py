@@ -83,8 +83,8 @@ _DW = 0.02
 #: grid step in kappa (reciprocal model)
 _DKAPPA = 0.05
 #: largest g_eff (iid) or g (1 + kappa) (reciprocal) the fit can return
-_U_MAX = 0.995
-_W_MAX_INDEX = int(math.floor(math.atanh(_U_MAX) / _DW))  # 149 nodes above 0
+_U_MAX = 0.999
+_W_MAX_INDEX = int(math.floor(math.atanh(_U_MAX) / _DW))  # 190 nodes above 0
 _KAPPA_RANGE = (-0.9, 1.0)
 #: number of support-relative abscissae per tabulated model CDF
 _NZ = 513
@@ -433,7 +433,7 @@ class _Engine:
         inv = 1.0 / pr - (m.alpha if m.alpha <= 1 else 1.0)
         g_pr = math.sqrt(max(0.0, 1.0 - 1.0 / math.sqrt(inv))) if inv > 1 else 0.0
         k_nodes = {int(round(math.atanh(g) / _DW))
-                   for g in (0.15, 0.4, 0.6, 0.75, 0.87, 0.94, 0.975)}
+                   for g in (0.15, 0.4, 0.6, 0.75, 0.87, 0.94, 0.975, 0.992)}
         k_nodes.add(int(round(math.atanh(min(max(g_pr, 0.01), 0.99)) / _DW)))
         lmed = float(np.median(loglam))
         best = None
@@ -551,6 +551,9 @@ def _ci_from_boot(est, boot, level, method):
     lo_q, hi_q = (1.0 - level) / 2.0, (1.0 + level) / 2.0
     if method == "percentile":
         return float(np.quantile(boot, lo_q)), float(np.quantile(boot, hi_q))
+    if method == "plain-basic":  # reciprocal model: g may exceed 1 when kappa < 0
+        a, b = np.quantile(boot, [lo_q, hi_q])
+        return float(max(2 * est - b, 0.0)), float(2 * est - a)
     cap = math.tanh(_W_MAX_INDEX * _DW)
     w = np.arctanh(np.clip(boot, 0.0, cap))
     w_est = math.atanh(min(max(est, 0.0), cap))
@@ -1106,8 +1109,11 @@ class GainFit(_Base):
             # deviations are measured from the surrogate estimate of the data, then applied to
             # the exact estimate (the two differ by the table's interpolation error only)
             shift = self.g_eff_ - g_d
-            lo, hi = _ci_from_boot(g_d, gs, self.ci, self.ci_method)
-            self.g_eff_ci_ = (max(lo + shift, 0.0), min(hi + shift, 1.0))
+            lo, hi = _ci_from_boot(g_d, gs, self.ci,
+                                   self.ci_method if self.model == "iid" else
+                                   ("plain-basic" if self.ci_method == "basic" else "percentile"))
+            self.g_eff_ci_ = (max(lo + shift, 0.0),
+                              min(hi + shift, 1.0) if self.model == "iid" else hi + shift)
             u_cap = math.tanh(_W_MAX_INDEX * _DW)
             if self.model == "iid" and self.g_eff_ >= u_cap * (1 - 1e-6):
                 # at the upper bound the replicates are censored too: only a lower limit is
