@@ -16,10 +16,35 @@ import numpy as np
 
 from .errors import BinSizeError, DataValueError, NoDataError, ShapeError, SpikeTimesError
 
-__all__ = ["Recording", "bin_spike_times", "validate_spike_times"]
+__all__ = ["Recording", "bin_spike_times", "check_bin_size", "validate_spike_times"]
 
 #: kinds of activity; they decide how :meth:`Recording.rebin` combines bins
 ACTIVITY_KINDS = ("counts", "rates", "traces")
+
+
+def check_bin_size(bin_size, name=None):
+    """Return ``bin_size`` as a positive finite float (seconds).
+
+    Parameters
+    ----------
+    bin_size : object
+        The value to check.
+    name : str, optional
+        The input it belongs to (a file, a series), put in front of the message.
+
+    Raises
+    ------
+    BinSizeError
+        If it is not a number, or not positive and finite.
+    """
+    where = f"{name}: " if name else ""
+    try:
+        value = float(bin_size)
+    except (TypeError, ValueError):
+        raise BinSizeError(f"{where}bin_size must be a number of seconds, got {bin_size!r}.") from None
+    if not np.isfinite(value) or value <= 0:
+        raise BinSizeError(f"{where}bin_size must be a positive number of seconds, got {bin_size!r}.")
+    return value
 
 
 def validate_spike_times(spike_times, unit_ids=None, source="spike_times"):
@@ -109,8 +134,7 @@ def bin_spike_times(spike_times, bin_size, t_start=0.0, t_stop=None):
         t_stop = max((st[-1] for st in spike_times if st.size), default=t_start)
         t_stop = np.nextafter(t_stop, np.inf)  # the last spike falls inside the range
     duration = t_stop - t_start
-    if not np.isfinite(bin_size) or bin_size <= 0:
-        raise BinSizeError(f"bin_size must be a positive number of seconds, got {bin_size!r}.")
+    bin_size = check_bin_size(bin_size)
     if duration <= 0:
         raise BinSizeError(
             f"time range [{t_start:g}, {t_stop:g}] s is empty; choose t_stop > t_start."
@@ -188,12 +212,7 @@ class Recording:
                 "Recording.select_units(...) or slice_time(...)."
             )
         self.activity = act
-        try:
-            self.bin_size = float(self.bin_size)
-        except (TypeError, ValueError):
-            raise BinSizeError(f"bin_size must be a number of seconds, got {self.bin_size!r}.") from None
-        if not np.isfinite(self.bin_size) or self.bin_size <= 0:
-            raise BinSizeError(f"bin_size must be a positive number of seconds, got {self.bin_size!r}.")
+        self.bin_size = check_bin_size(self.bin_size)
         if self.unit_ids is None:
             self.unit_ids = np.arange(act.shape[1])
         else:
@@ -241,8 +260,7 @@ class Recording:
         spikes = validate_spike_times(spike_times, unit_ids, source=source)
         if all(st.size == 0 for st in spikes):
             raise NoDataError(f"{source}: every unit is empty (no spikes); nothing to bin.")
-        if not np.isfinite(bin_size) or bin_size <= 0:
-            raise BinSizeError(f"bin_size must be a positive number of seconds, got {bin_size!r}.")
+        bin_size = check_bin_size(bin_size, source)
         in_range = spikes
         if t_stop is not None:
             in_range = [st[(st >= t_start) & (st < t_stop)] for st in spikes]

@@ -30,7 +30,7 @@ from ..errors import (
     NoDataError,
     ShapeError,
 )
-from ..recording import Recording
+from ..recording import Recording, check_bin_size
 
 __all__ = [
     "ARRAY_SUFFIXES",
@@ -381,13 +381,7 @@ def _require_bin_size(bin_size, name, what="row"):
             f"interval): give the seconds per {what}, e.g. neurospec.load({str(name)!r}, "
             "bin_size=0.05) or `neurospec ... --bin-size 0.05`."
         )
-    try:
-        value = float(bin_size)
-    except (TypeError, ValueError):
-        raise BinSizeError(f"{name}: bin_size must be a number of seconds, got {bin_size!r}.") from None
-    if not math.isfinite(value) or value <= 0:
-        raise BinSizeError(f"{name}: bin_size must be a positive number of seconds, got {bin_size!r}.")
-    return value
+    return check_bin_size(bin_size, name)
 
 
 def _check_orientation(orientation):

@@ -47,7 +47,7 @@ from ..errors import (
     ShapeError,
     SpikeTimesError,
 )
-from ..recording import ACTIVITY_KINDS, Recording, validate_spike_times
+from ..recording import ACTIVITY_KINDS, Recording, check_bin_size, validate_spike_times
 from .arrays import LazyActivity, TimeMajorView, _plain, resolve_orientation, rows_for_time_range
 
 __all__ = ["NOTES_PREFIX", "open_nwb", "load_nwb", "describe_nwb", "list_sources"]
@@ -425,12 +425,7 @@ def _load_units(name, nwb, *, bin_size, units, time_range, keep_empty, file_meta
                 f"bin width in seconds, e.g. neurospec.load({name!r}, bin_size=0.05) or "
                 "`neurospec fit FILE --bin-size 0.05`."
             )
-    try:
-        bin_size = float(bin_size)
-    except (TypeError, ValueError):
-        raise BinSizeError(f"{name}: bin_size must be a number of seconds, got {bin_size!r}.") from None
-    if not math.isfinite(bin_size) or bin_size <= 0:
-        raise BinSizeError(f"{name}: bin_size must be a positive number of seconds, got {bin_size!r}.")
+    bin_size = check_bin_size(bin_size, name)
 
     # time range
     if time_range is not None:
@@ -527,12 +522,7 @@ def _series_unit_ids(ts, n_ch, spath, file_meta):
 
 def _factor(bin_size, dt, sname, rate_text):
     """Whole number of samples per requested bin."""
-    try:
-        bin_size = float(bin_size)
-    except (TypeError, ValueError):
-        raise BinSizeError(f"{sname}: bin_size must be a number of seconds, got {bin_size!r}.") from None
-    if not math.isfinite(bin_size) or bin_size <= 0:
-        raise BinSizeError(f"{sname}: bin_size must be a positive number of seconds, got {bin_size!r}.")
+    bin_size = check_bin_size(bin_size, sname)
     ratio = bin_size / dt
     k = int(round(ratio))
     if ratio < 1 - 1e-6:
@@ -662,9 +652,7 @@ def _open_series(name, spath, ts, *, bin_size, units, time_range, orientation, r
                 "needs evenly sampled activity: pass resample=True to interpolate linearly onto a "
                 "regular grid (of bin_size, or the median interval), or raise timestamp_tolerance."
             )
-        grid_dt = dt if bin_size is None else float(bin_size)
-        if not grid_dt > 0:
-            raise BinSizeError(f"{sname}: bin_size must be a positive number of seconds, got {bin_size!r}.")
+        grid_dt = dt if bin_size is None else check_bin_size(bin_size, sname)
         n_grid = int(math.floor((irregular[-1] - irregular[0]) / grid_dt + 1e-9)) + 1
         if n_grid < 2:
             raise BinSizeError(f"{sname}: bin_size={grid_dt:g} s is longer than the series "
