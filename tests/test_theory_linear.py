@@ -23,6 +23,8 @@ import pytest
 from scipy import integrate, special
 from threadpoolctl import threadpool_limits
 
+from _rmt import draw_couplings, ks_distance
+
 from neurospec.errors import ParameterError
 from neurospec.theory import LinearSpectrum, MarchenkoPastur
 from neurospec.theory.linear import Spectrum, _reciprocal_density
@@ -34,27 +36,12 @@ KS_BOUND = 8.0 / N_RM
 # ---------------------------------------------------------------------------------------
 # helpers
 # ---------------------------------------------------------------------------------------
-def draw_couplings(n, g, kappa, rng):
-    """J = g [sqrt(1-|k|) X/sqrt(N) + sqrt(|k|) (Y +- Y^T)/sqrt(2N)] (science.md §1)."""
-    x = rng.standard_normal((n, n)) / math.sqrt(n)
-    if kappa == 0:
-        return g * x
-    y = rng.standard_normal((n, n))
-    a = (y + math.copysign(1.0, kappa) * y.T) / math.sqrt(2 * n)
-    return g * (math.sqrt(1 - abs(kappa)) * x + math.sqrt(abs(kappa)) * a)
-
 
 def covariance_eigenvalues(j):
     """Eigenvalues of C = (I-J)^-1 (I-J)^-T, i.e. 1 / eig((I-J)^T (I-J))."""
     a = np.eye(j.shape[0]) - j
     return np.sort(1.0 / np.linalg.eigvalsh(a.T @ a))
 
-
-def ks_distance(samples, spectrum):
-    x = np.sort(np.asarray(samples))
-    n = x.size
-    f = spectrum.cdf(x)
-    return max(np.max(np.arange(1, n + 1) / n - f), np.max(f - np.arange(n) / n))
 
 
 def quad_log(func, lo, hi):

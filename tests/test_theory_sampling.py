@@ -22,6 +22,8 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
+from _rmt import draw_couplings, ks_distance
+
 from neurospec.errors import ParameterError
 from neurospec.theory import LinearSpectrum, MarchenkoPastur, sampled, subsampled
 from neurospec.theory.sampling import SampledSpectrum, SubsampledSpectrum
@@ -31,21 +33,6 @@ N_SUB = 1200
 FRACTION = 0.25
 
 
-def draw_couplings(n, g, kappa, rng):
-    """J = g [sqrt(1-|k|) X/sqrt(N) + sqrt(|k|) (Y +- Y^T)/sqrt(2N)] (science.md §1)."""
-    x = rng.standard_normal((n, n)) / math.sqrt(n)
-    if kappa == 0:
-        return g * x
-    y = rng.standard_normal((n, n))
-    a = (y + math.copysign(1.0, kappa) * y.T) / math.sqrt(2 * n)
-    return g * (math.sqrt(1 - abs(kappa)) * x + math.sqrt(abs(kappa)) * a)
-
-
-def ks_distance(samples, spectrum):
-    x = np.sort(np.asarray(samples))
-    n = x.size
-    f = spectrum.cdf(x)
-    return max(np.max(np.arange(1, n + 1) / n - f), np.max(f - np.arange(n) / n))
 
 
 def bartlett(n, t, rng):
