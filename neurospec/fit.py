@@ -65,6 +65,7 @@ from numbers import Integral, Real
 
 import numpy as np
 
+from ._progress import progress_bar
 from .errors import DataValueError, FitError, ParameterError, ShapeError
 
 __all__ = ["GainFit", "window_ladder", "WindowConvergenceWarning", "GainFitWarning"]
@@ -1148,12 +1149,10 @@ class GainFit(_Base):
 
     def _replicates(self, eng, method, B, n, dof, kind, activity, rng, start, g_d, kappa_d):
         """Replicate estimates (g, kappa) and their costs."""
-        from tqdm.auto import tqdm
-
         gs = np.empty(B)
         ks = np.empty(B)
         cs = np.empty(B)
-        bar = tqdm(total=B, disable=not self.progress, desc="GainFit bootstrap", leave=False)
+        bar = progress_bar(B, enabled=self.progress, desc="GainFit bootstrap")
         if method == "block":
             self._half_samples(eng, B, n, dof, kind, activity, rng, start, g_d, kappa_d,
                                gs, ks, cs, bar)
@@ -1515,7 +1514,6 @@ def window_ladder(data, windows=None, *, bin_size=None, min_windows=None, n_boot
         1 % of the estimate.
     """
     import pandas as pd
-    from tqdm.auto import tqdm
 
     from .recording import Recording
 
@@ -1552,7 +1550,9 @@ def window_ladder(data, windows=None, *, bin_size=None, min_windows=None, n_boot
                              f"{T} samples; use shorter windows.")
     rng = np.random.default_rng(random_state)
     rows = []
-    for w in tqdm(windows, disable=not progress, desc="window ladder", leave=False):
+    bar = progress_bar(len(windows), enabled=progress, desc="window ladder")
+    for w in windows:
+        bar.update(1)
         gf = GainFit(window=w, bootstrap="samples", n_boot=n_boot,
                      random_state=rng.integers(2**63), **fit_params)
         with warnings.catch_warnings():
@@ -1563,6 +1563,7 @@ def window_ladder(data, windows=None, *, bin_size=None, min_windows=None, n_boot
                          n_windows=T // w, alpha=gf.alpha_, g_eff=gf.g_eff_,
                          stderr=gf.g_eff_stderr_, ci_low=gf.g_eff_ci_[0],
                          ci_high=gf.g_eff_ci_[1], n_dropped=gf.n_dropped_))
+    bar.close()
     df = pd.DataFrame(rows)
     converged, msg = True, "only one window length: convergence not checked"
     if len(df) >= 2:
