@@ -1413,18 +1413,30 @@ class GainFit(_Base):
 
     def _interpretation(self):
         txt = []
+        # A bootstrap p-value cannot go below 1/(B+1): at that floor the test rejects as
+        # strongly as B replicates allow, even when the floor is above 0.01.
+        floor = 1.0 / (self.bootstrap_.size + 1) if self.bootstrap_.size else 0.0
+
+        def rejects(p):
+            return p < 0.01 or p <= floor * (1 + 1e-9)
+
+        def p_text(p):
+            if p <= floor * (1 + 1e-9):
+                return f"p <= {floor:.2g}, the smallest {self.bootstrap_.size} replicates resolve"
+            return f"p = {p:.2g}"
+
         p0 = self.p_value_null_
         if np.isfinite(p0):
-            if p0 < 0.01:
+            if rejects(p0):
                 txt.append("the spectrum is broader than independent neurons would give "
-                           f"(null rejected, p = {p0:.2g})")
+                           f"(null rejected, {p_text(p0)})")
             else:
                 txt.append(f"the spectrum is consistent with independent neurons (null p = {p0:.2g}); "
                            "g_eff is not distinguishable from 0 at this sample size")
         pm = self.p_value_model_
         if np.isfinite(pm):
-            if pm < 0.01:
-                txt.append(f"the random-network model does not fit well (p = {pm:.2g}): check for "
+            if rejects(pm):
+                txt.append(f"the random-network model does not fit well ({p_text(pm)}): check for "
                            "low-rank modes, short windows or non-random structure")
             else:
                 txt.append(f"the random-network model fits (p = {pm:.2g})")

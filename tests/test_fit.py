@@ -351,3 +351,19 @@ def test_window_ladder_warns_when_too_short():
     assert not df.attrs["converged"]
     with pytest.raises(ParameterError, match="window"):
         window_ladder(X, window=4)
+
+
+def test_interpretation_rejects_null_at_the_bootstrap_floor():
+    """With n_boot = 30 the smallest p is 1/31 > 0.01; a spectrum far from the null must still
+    be reported as rejecting it, not as 'consistent with independent neurons'."""
+    rng = np.random.default_rng(7)
+    n, t = 200, 1000
+    j = 0.7 * rng.standard_normal((n, n)) / np.sqrt(n)
+    x = np.linalg.solve(np.eye(n) - j, rng.standard_normal((n, t))).T
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        gf = GainFit(n_boot=30, random_state=0).fit(x)
+    assert gf.p_value_null_ == pytest.approx(1 / 31)
+    text = gf._interpretation()
+    assert "null rejected, p <= 0.032" in text
+    assert "consistent with independent neurons" not in text
