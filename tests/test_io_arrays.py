@@ -306,3 +306,13 @@ def test_lazy_view_works_with_dask(tmp_path, x):
     with open_lazy(path, bin_size=0.1, orientation="neurons_by_time") as lazy:
         d = da.from_array(lazy.data, chunks=(64, -1))
         np.testing.assert_allclose((d.T @ d).compute(), x.T @ x, rtol=1e-12)
+
+
+def test_csv_time_column_must_increase(tmp_path, x):
+    timed = tmp_path / "unsorted.csv"
+    df = pd.DataFrame(x[:5], columns=[f"{j}" for j in range(7)])
+    df.insert(0, "time", [0.0, 0.1, 0.3, 0.2, 0.4])
+    df.to_csv(timed, index=False)
+    with pytest.raises(DataValueError, match=r"not strictly increasing \(sample 3: 0.2 s after 0.3 s\)"
+                                             r"; sort the samples or fix the time column"):
+        load(timed, time_column="time")

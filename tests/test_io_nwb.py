@@ -547,3 +547,13 @@ def test_real_nwb_described(real_nwb_path):
 def test_public_load_is_neurospec_load(units_file):
     rec = neurospec.load(units_file, bin_size=2.0)
     assert rec.meta["kind"] == "counts"
+
+
+def test_timeseries_timestamps_must_increase(tmp_path):
+    x = np.random.default_rng(6).normal(size=(5, 2))
+    stamps = np.array([0.0, 0.1, 0.1, 0.3, 0.4])
+    path = write_series(tmp_path / "dup.nwb", TimeSeries(name="dup", data=x, unit="a.u.",
+                                                         timestamps=stamps))
+    with pytest.raises(DataValueError, match=r"not strictly increasing \(sample 2: 0.1 s after 0.1 s\)"
+                                             r"; the file's timestamps are broken"):
+        load(path, source="dup")

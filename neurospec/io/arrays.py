@@ -31,6 +31,7 @@ from ..errors import (
     ShapeError,
 )
 from ..recording import Recording, check_bin_size
+from ._timing import timestamp_intervals
 
 __all__ = [
     "ARRAY_SUFFIXES",
@@ -645,26 +646,15 @@ def _open_csv(path, *, bin_size, orientation, time_range, t_start, unit_ids, nam
 def _regular_interval(times, name, tol):
     """Sampling interval and start of regularly spaced time stamps (error otherwise)."""
     times = np.asarray(times, dtype=np.float64)
-    if times.size < 2:
-        raise DataValueError(f"{name}: need at least two time stamps to know the sampling interval.")
-    if not np.all(np.isfinite(times)):
-        raise DataValueError(f"{name}: time stamps hold NaN/inf or non-numbers; fix the time column.")
-    dt = np.diff(times)
-    if np.any(dt <= 0):
-        i = int(np.flatnonzero(dt <= 0)[0])
-        raise DataValueError(
-            f"{name}: time stamps are not strictly increasing (sample {i + 1}: {times[i + 1]:g} s "
-            f"after {times[i]:g} s); sort the samples or fix the time stamps."
-        )
-    mean_dt = (times[-1] - times[0]) / (times.size - 1)
-    dev = np.max(np.abs(dt - mean_dt))
-    if dev > tol * mean_dt:
+    dt, mean_dt, rel_dev = timestamp_intervals(
+        times, name, "sort the samples or fix the time column")
+    if rel_dev > tol:
         raise DataValueError(
             f"{name}: time stamps are irregular (intervals {dt.min():g}..{dt.max():g} s, mean "
-            f"{mean_dt:g} s, relative deviation {dev / mean_dt:.2g} > tolerance {tol:g}); resample "
+            f"{mean_dt:g} s, relative deviation {rel_dev:.2g} > tolerance {tol:g}); resample "
             "the data onto a regular grid first or raise timestamp_tolerance."
         )
-    return float(mean_dt), float(times[0])
+    return mean_dt, float(times[0])
 
 
 def _hdf5_numeric_datasets(h5, skip=()):

@@ -48,6 +48,7 @@ from ..errors import (
     SpikeTimesError,
 )
 from ..recording import ACTIVITY_KINDS, Recording, check_bin_size, validate_spike_times
+from ._timing import timestamp_intervals
 from .arrays import LazyActivity, TimeMajorView, _plain, resolve_orientation, rows_for_time_range
 
 __all__ = ["NOTES_PREFIX", "open_nwb", "load_nwb", "describe_nwb", "list_sources"]
@@ -558,17 +559,7 @@ def _timing(ts, n_time, sname, tol):
             "series are time-first. If the data are stored channels x time, pass "
             "orientation='neurons_by_time'."
         )
-    if times.size < 2 or not np.all(np.isfinite(times)):
-        raise DataValueError(f"{sname}: timestamps must be at least two finite times (s).")
-    dt = np.diff(times)
-    if np.any(dt <= 0):
-        i = int(np.flatnonzero(dt <= 0)[0])
-        raise DataValueError(
-            f"{sname}: timestamps are not strictly increasing (sample {i + 1}: {times[i + 1]:g} s "
-            f"after {times[i]:g} s); the file's timestamps are broken."
-        )
-    mean_dt = (times[-1] - times[0]) / (times.size - 1)
-    dev = float(np.max(np.abs(dt - mean_dt)) / mean_dt)
+    dt, mean_dt, dev = timestamp_intervals(times, sname, "the file's timestamps are broken")
     if dev <= tol:
         return mean_dt, float(times[0]), None, f"regular timestamps, {1 / mean_dt:g} Hz"
     return float(np.median(dt)), float(times[0]), times, (
