@@ -797,7 +797,12 @@ class GainFit(_Base):
                 raise ShapeError(
                     f"GainFit.fit: activity must be 2-D (n_samples, n_neurons), got shape {X.shape}.")
             spectrum = CovarianceSpectrum(kind=self.kind, window=self.window)
-            spectrum.fit(data)
+            # held back until the fit knows which modes it drops (see fit: a slow dropped mode
+            # explains an autocorrelation that does not decay)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                spectrum.fit(data)
+            self._held_warnings = list(caught)
             activity = X
             info.update(window=self.window or 1, n_samples=X.shape[0])
         elif _is_fitted_spectrum(data):
@@ -873,7 +878,9 @@ class GainFit(_Base):
         self
         """
         self._check_params()
+        self._held_warnings = []
         ev, n, a, dof, kind, activity, spectrum, info = self._prepare(data, alpha)
+        held = self._held_warnings
         if ev.size < _MIN_EIGENVALUES:
             raise FitError(
                 f"GainFit: only {ev.size} nonzero eigenvalues; the theory is a large-N limit and "
@@ -891,6 +898,22 @@ class GainFit(_Base):
         self._engine = eng
         lam = ev  # ascending, nonzero
         k_drop, theta, ls, sur_cost = self._fit_with_drop(eng, lam)
+        if k_drop > 0 and activity is not None and alpha is None and self.alpha == "auto":
+            # the effective sample size behind alpha belongs to what is fitted: the activity
+            # without the dropped modes (a slow shared mode would otherwise shrink it)
+            dof_res, decayed = self._residual_dof(activity, kind, k_drop, spectrum)
+            if decayed:
+                held = [w for w in held if "autocorrelation has not decayed" not in str(w.message)]
+            if abs(dof_res - dof) > 1e-3 * dof:
+                dof, a = dof_res, n / dof_res
+                self.alpha_ = float(a)
+                self.n_samples_eff_ = float(dof)
+                mdl = _Model(self.model, a, self.fraction)
+                eng = _Engine(mdl, self.cost, self.scale)
+                self._engine = eng
+                k_drop, theta, ls, sur_cost = self._fit_with_drop(eng, lam)
+        for w in held:
+            warnings.warn(w.message, w.category, stacklevel=2)
         kept = lam[: lam.size - k_drop]
         self.n_dropped_ = int(k_drop)
         self.eigenvalues_ = lam[::-1].copy()
@@ -915,6 +938,25 @@ class GainFit(_Base):
         # bootstrap
         self._bootstrap(eng, kept, activity, kind, rng, dof)
         return self
+
+    def _residual_dof(self, activity, kind, k, spectrum):
+        """Degrees of freedom of the (windowed) activity with its top ``k`` modes removed, and
+        whether its autocorrelation decayed within the spectrum's ``max_lag``."""
+        import scipy.linalg as sla
+
+        from .spectrum import effective_sample_size_excluding
+
+        X = _window_sum(activity, self.window)
+        Xc = X - X.mean(axis=0)
+        if kind == "correlation":
+            sd = Xc.std(axis=0)
+            Xc = Xc / np.where(sd > 0, sd, 1.0)
+        N = Xc.shape[1]
+        with _blas_threads(N):
+            _, V = sla.eigh(Xc.T @ Xc, subset_by_index=[N - k, N - 1])
+        n_eff, decayed = effective_sample_size_excluding(Xc, V, max_lag=spectrum.max_lag)
+        n = X.shape[0]
+        return n_eff * (n - 1) / n, decayed
 
     # -- drop top -----------------------------------------------------------------------------
     def _drop_count(self, eng, lam, theta, ls):
@@ -1522,8 +1564,9 @@ def window_ladder(data, windows=None, *, bin_size=None, min_windows=None, n_boot
     Warns
     -----
     WindowConvergenceWarning
-        When the last two steps differ by more than both their combined standard error and
-        1 % of the estimate.
+        When the estimate still rises between the last two steps by more than both their
+        combined standard error and 1 % of the estimate. (A fall is reported in
+        ``attrs["message"]`` but is not window bias, which only reads low.)
     """
     import pandas as pd
 
@@ -1583,18 +1626,29 @@ def window_ladder(data, windows=None, *, bin_size=None, min_windows=None, n_boot
         diff = b.g_eff - a.g_eff
         comb = math.sqrt(np.nan_to_num(a.stderr) ** 2 + np.nan_to_num(b.stderr) ** 2)
         rel = abs(diff) / max(abs(b.g_eff), 1e-12)
-        converged = not (abs(diff) > comb and rel > 0.01)
-        tscale = 1.0 / max(1.0 - b.g_eff, 1e-6)
-        if converged:
-            msg = (f"converged: g_eff changed by {diff:+.4f} between windows {int(a.window)} and "
-                   f"{int(b.window)} bins (combined s.e. {comb:.4f}, {100 * rel:.1f} %)")
+        between = f"between windows of {int(a.window)} and {int(b.window)} bins"
+        if bin_size:
+            between += f" ({a.window * bin_size:.4g} and {b.window * bin_size:.4g} s)"
+        # short windows bias g_eff low only: a rise is the signature, a fall is something else
+        converged = not (diff > comb and rel > 0.01)
+        if converged and (-diff > 2 * comb and rel > 0.01):
+            msg = (f"no sign of window bias, but g_eff fell by {-diff:.4f} ({100 * rel:.1f} %, "
+                   f"combined s.e. {comb:.4f}) {between}. Short windows read g_eff low, so a fall "
+                   "is not that; look for slow drifts or state changes (non-stationarity), or "
+                   "too few windows at the longest length (alpha = "
+                   f"{b.alpha:.2g}).")
+        elif converged:
+            msg = (f"converged: g_eff changed by {diff:+.4f} {between} (combined s.e. {comb:.4f}, "
+                   f"{100 * rel:.1f} %)")
         else:
-            msg = (f"g_eff has not converged: it changed by {diff:+.4f} ({100 * rel:.1f} %, combined "
-                   f"s.e. {comb:.4f}) between windows of {int(a.window)} and {int(b.window)} bins, "
-                   "the longest this recording allows. Short windows read g_eff low (science.md §4, "
-                   "'Finite windows'); the slowest network time scale is about 1/(1 - g_eff) = "
-                   f"{tscale:.0f} neuronal time constants, and windows should be several times "
-                   "longer. Treat the longest-window estimate as a lower bound, or record longer.")
+            tscale = 1.0 / max(1.0 - b.g_eff, 1e-6)
+            msg = (f"g_eff has not converged: it rose by {diff:.4f} ({100 * rel:.1f} %, combined "
+                   f"s.e. {comb:.4f}) {between}, the longest this recording allows. Short windows "
+                   "read g_eff low (science.md §4, 'Finite windows'). The network's slowest time "
+                   f"scale is about tau / (1 - g_eff) = {tscale:.0f} tau at this estimate (tau: the "
+                   "neurons' time constant, or the indicator's decay time for calcium traces), "
+                   "and windows should be several times longer. Treat the longest-window "
+                   "estimate as a lower bound, or record longer.")
             if warn:
                 warnings.warn(msg, WindowConvergenceWarning, stacklevel=2)
     df.attrs["converged"] = converged

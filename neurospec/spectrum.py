@@ -49,6 +49,7 @@ __all__ = [
     "participation_ratio",
     "unbiased_trace_moments",
     "effective_sample_size",
+    "effective_sample_size_excluding",
     "SpectrumWarning",
 ]
 
@@ -218,6 +219,52 @@ def effective_sample_size(autocorrelation, n_samples, c=SOKAL_C):
     rho = np.asarray(autocorrelation, dtype=np.float64)
     tau, m, _ = _sokal_window(rho**2, n_samples, c)
     return n_samples / tau, tau, m
+
+
+def effective_sample_size_excluding(X, components, max_lag=256, c=SOKAL_C):
+    """Effective sample size of activity with some directions (e.g. dropped top modes) removed.
+
+    The residual ``Y = X_c (I - V V^T)`` (``X_c``: ``X`` with its column means removed) is
+    what a spectrum fitted without the top modes describes. Its summed lagged products
+    follow from those of ``X_c`` and of the projections ``X_c V`` alone,
+    ``sum_t Y_t . Y_t+k = sum_t X_t . X_t+k - sum_t (V^T X_t) . (V^T X_t+k)``, and
+    :func:`effective_sample_size` turns their normalised autocorrelation into ``n_eff``. A
+    slow shared signal (a drift, a global mode) makes the autocorrelation of ``X`` decay
+    slowly and so shrinks ``n_eff`` of the whole activity, although it does not touch the
+    residual covariance.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n_samples, n_features)
+        Activity (time x neurons); standardise the columns first for a correlation matrix.
+    components : ndarray, shape (n_features, k)
+        Orthonormal directions to project out (k may be 0).
+    max_lag : int
+        Largest lag of the autocorrelation (samples).
+    c : float
+        Sokal window constant.
+
+    Returns
+    -------
+    n_eff : float
+    reached : bool
+        False when the autocorrelation has not decayed within ``max_lag`` (``n_eff`` is then
+        an upper bound).
+    """
+    X = np.asarray(X, dtype=np.float64)
+    V = np.asarray(components, dtype=np.float64).reshape(X.shape[1], -1)
+    n = X.shape[0]
+    K = int(min(max_lag, n - 1))
+    lags = np.zeros(K + 1)
+    mean = X.mean(axis=0)
+    step = max(1, 2**24 // (8 * max(n, 1)))  # neurons per FFT block (~16 MB of input)
+    for s in range(0, X.shape[1], step):
+        lags += _lag_sums_within(X[:, s : s + step] - mean[s : s + step], K, False)
+    if V.shape[1]:
+        lags -= _lag_sums_within((X - mean) @ V, K, False)
+    rho = lags / lags[0] if lags[0] > 0 else np.r_[1.0, np.zeros(K)]
+    tau, _, reached = _sokal_window(rho**2, n, c)
+    return n / tau, reached
 
 
 # --------------------------------------------------------------------------- lagged products

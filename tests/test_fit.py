@@ -353,6 +353,46 @@ def test_window_ladder_warns_when_too_short():
         window_ladder(X, window=4)
 
 
+def test_window_ladder_fall_is_not_window_bias():
+    # fast structure that cancels in windows of 2 (z repeated in pairs, alternating sign):
+    # at window 1 it broadens the spectrum, at window 2 it is gone, so g_eff *falls*
+    rng = np.random.default_rng(13)
+    n, T = 80, 8000
+    X = linear_activity(n, 0.5, T, rng)
+    Z = np.repeat(linear_activity(n, 0.9, T // 2, rng), 2, axis=0)
+    X += Z * np.where(np.arange(T) % 2 == 0, 1.0, -1.0)[:, None]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", WindowConvergenceWarning)
+        df = window_ladder(X, windows=[1, 2], n_boot=20, random_state=0, bin_size=0.05)
+    assert df.g_eff.iloc[1] < df.g_eff.iloc[0] - 0.02
+    assert df.attrs["converged"]
+    assert "fell" in df.attrs["message"] and "0.1 s" in df.attrs["message"]
+
+
+def test_dropped_slow_mode_does_not_shrink_effective_samples():
+    # independent samples of a linear network plus one strong, slow shared mode (AR(1),
+    # correlation time 200 samples): the fit drops the mode, and alpha must be N / T of the
+    # bulk it fits, not the much larger value the slow mode's autocorrelation would imply
+    rng = np.random.default_rng(14)
+    n, g, T = 120, 0.6, 3000
+    X = linear_activity(n, g, T, rng)
+    a = 0.995
+    s = np.zeros(T)
+    e = rng.standard_normal(T) * math.sqrt(1 - a * a)
+    for t in range(1, T):
+        s[t] = a * s[t - 1] + e[t]
+    u = rng.standard_normal(n)
+    X += 30.0 * np.outer(s, u / np.linalg.norm(u))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the whole-activity autocorrelation warning is resolved
+        fit = GainFit(n_boot=0).fit(X)
+    assert fit.n_dropped_ >= 1
+    assert abs(fit.alpha_ / (n / T) - 1) < 0.1
+    assert abs(fit.g_eff_ - g) < 0.04
+    clean = GainFit(n_boot=0).fit(X[:, :] - 30.0 * np.outer(s, u / np.linalg.norm(u)))
+    assert abs(clean.alpha_ - fit.alpha_) < 0.1 * clean.alpha_
+
+
 def test_interpretation_rejects_null_at_the_bootstrap_floor():
     """With n_boot = 30 the smallest p is 1/31 > 0.01; a spectrum far from the null must still
     be reported as rejecting it, not as 'consistent with independent neurons'."""

@@ -25,6 +25,7 @@ from neurospec.spectrum import (
     CovarianceSpectrum,
     SpectrumWarning,
     effective_sample_size,
+    effective_sample_size_excluding,
     participation_ratio,
     subsample_spectra,
     unbiased_trace_moments,
@@ -335,6 +336,34 @@ def test_autocorrelation_matches_direct_sums_across_chunk_borders():
     n_eff, tau, m = effective_sample_size(direct / direct[0], T)
     assert est.n_samples_eff_ == pytest.approx(n_eff, rel=1e-12)
     assert est.autocorrelation_window_ == m
+
+
+def test_effective_sample_size_excluding_a_slow_mode():
+    # AR(1) channels (a = 0.5) plus a strong random-walk-like shared mode along u: the whole
+    # activity barely decorrelates, the activity with u projected out is the AR(1) bulk,
+    # n_eff = T (1-a^2)/(1+a^2) (tolerance as in test_effective_sample_size_of_ar1, x 2 for
+    # the removed direction's share of the noise)
+    rng = np.random.default_rng(15)
+    N, T, a = 40, 40000, 0.5
+    X = ar1(rng, T, N, a)
+    u = rng.standard_normal(N)
+    u /= np.linalg.norm(u)
+    X_u = X - np.outer(X @ u, u)  # bulk orthogonal to u (the test's own reference)
+    X_slow = X_u + 20.0 * np.outer(ar1(rng, T, 1, 0.999, burn=8000)[:, 0], u)
+    n_all, reached_all = effective_sample_size_excluding(X_slow, np.zeros((N, 0)))
+    n_res, reached = effective_sample_size_excluding(X_slow, u[:, None])
+    direct = CovarianceSpectrum(correction="none").fit(X_u).n_samples_eff_
+    expected = T * (1 - a * a) / (1 + a * a)
+    assert reached
+    assert n_res == pytest.approx(direct, rel=1e-9)
+    assert abs(n_res / expected - 1) < 0.03
+    assert n_all < 0.1 * expected  # the slow mode dominates the whole activity
+    # no components: the estimator's own n_eff
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = CovarianceSpectrum(correction="none").fit(X_slow)
+    assert n_all == pytest.approx(est.n_samples_eff_, rel=1e-9)
+    assert reached_all == (est.autocorrelation_window_ < est.max_lag)
 
 
 def test_effective_sample_size_white_noise_and_warning():
