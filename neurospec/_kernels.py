@@ -62,20 +62,13 @@ _ERF_A2 = _ERF_A * _ERF_A
 _jit = njit(cache=True, error_model="numpy")
 
 
-@_jit
-def fast_tanh(x):
-    """``tanh(x)`` in branch-free arithmetic that LLVM vectorises (numba's ``np.tanh`` calls
-    the scalar libm routine, ~8x slower inside the hot loop).
-
-    ``tanh|x| = -m / (2 + m)`` with ``m = expm1(-2|x|)``; ``expm1`` by scaling and squaring:
-    a degree-17 Taylor polynomial at ``r = -2|x|/64`` (``|r| <= 0.625``, truncation below
-    1e-19), then six doublings ``expm1(2r) = expm1(r) (2 + expm1(r))``, which keep the
-    relative accuracy near 0. ``|x|`` is clipped at 20, where ``tanh`` is 1 in float64.
-    Maximal error against ``numpy.tanh``: a few ulp (tested). Scalar; see :func:`fast_tanh_array`.
-    """
-    a = min(abs(x), 20.0)
-    r = a * (-2.0 / 64.0)
-    q = 2.8114572543455206e-15
+@njit(cache=True, error_model="numpy", inline="always")
+def _expm1_taylor(r):
+    """``expm1(r)`` for ``|r| <= 0.625``: the degree-18 Taylor polynomial (truncation below
+    3e-20), Horner form. Shared by :func:`fast_tanh` and :func:`fast_erf`, which reach larger
+    arguments by repeated doubling/squaring."""
+    q = 1.5619206968586225e-16
+    q = 2.8114572543455206e-15 + r * q
     q = 4.779477332387385e-14 + r * q
     q = 7.647163731819816e-13 + r * q
     q = 1.1470745597729725e-11 + r * q
@@ -92,7 +85,22 @@ def fast_tanh(x):
     q = 0.16666666666666666 + r * q
     q = 0.5 + r * q
     q = 1.0 + r * q
-    q = r * q
+    return r * q
+
+
+@_jit
+def fast_tanh(x):
+    """``tanh(x)`` in branch-free arithmetic that LLVM vectorises (numba's ``np.tanh`` calls
+    the scalar libm routine, ~8x slower inside the hot loop).
+
+    ``tanh|x| = -m / (2 + m)`` with ``m = expm1(-2|x|)``; ``expm1`` by scaling and squaring:
+    the degree-18 Taylor polynomial :func:`_expm1_taylor` at ``r = -2|x|/64`` (``|r| <= 0.625``,
+    truncation below 1e-19), then six doublings ``expm1(2r) = expm1(r) (2 + expm1(r))``, which keep the
+    relative accuracy near 0. ``|x|`` is clipped at 20, where ``tanh`` is 1 in float64.
+    Maximal error against ``numpy.tanh``: a few ulp (tested). Scalar; see :func:`fast_tanh_array`.
+    """
+    a = min(abs(x), 20.0)
+    q = _expm1_taylor(a * (-2.0 / 64.0))
     q = q * (2.0 + q)
     q = q * (2.0 + q)
     q = q * (2.0 + q)
@@ -178,25 +186,7 @@ def fast_erf(x):
     b1, b2 = np.float64(-0.06627963187965233) + t2 * b1 - b2, b1
     f = np.float64(0.49471361578208073) + t * b1 - b2
     r = y * y * (-1.0 / 64.0)  # exp(-y^2) = exp(r)^64, |r| <= 0.5625
-    q = 1.5619206968586225e-16
-    q = 2.8114572543455206e-15 + r * q
-    q = 4.779477332387385e-14 + r * q
-    q = 7.647163731819816e-13 + r * q
-    q = 1.1470745597729725e-11 + r * q
-    q = 1.6059043836821613e-10 + r * q
-    q = 2.08767569878681e-09 + r * q
-    q = 2.505210838544172e-08 + r * q
-    q = 2.755731922398589e-07 + r * q
-    q = 2.7557319223985893e-06 + r * q
-    q = 2.48015873015873e-05 + r * q
-    q = 0.0001984126984126984 + r * q
-    q = 0.001388888888888889 + r * q
-    q = 0.008333333333333333 + r * q
-    q = 0.041666666666666664 + r * q
-    q = 0.16666666666666666 + r * q
-    q = 0.5 + r * q
-    q = 1.0 + r * q
-    e = 1.0 + r * q
+    e = 1.0 + _expm1_taylor(r)
     e = e * e
     e = e * e
     e = e * e
