@@ -1479,11 +1479,17 @@ class GainFit(_Base):
         if np.isfinite(pm):
             if rejects(pm):
                 txt.append(f"the random-network model does not fit well ({p_text(pm)}): check for "
-                           "low-rank modes, short windows or non-random structure")
+                           "low-rank modes, short windows, non-random structure, or a network too "
+                           "close to the edge of stability for its size")
             else:
                 txt.append(f"the random-network model fits (p = {pm:.2g})")
         g = self.g_eff_
-        if g > 0.9:
+        if self.model == "iid" and g >= math.tanh(_W_MAX_INDEX * _DW) * (1 - 1e-6):
+            txt.append("g_eff is at the fit's upper bound: the spectrum is as broad as the model "
+                       "allows, so the network is at or beyond the edge of stability, or too close "
+                       "to it for the large-N theory at this N (simulated noiseless chaos with up "
+                       "to 1600 neurons does this); read it as 'near 1', a lower limit, not a value")
+        elif g > 0.9:
             txt.append("g_eff near 1: the network is close to the edge of stability, slow modes "
                        f"of time scale ~1/(1-g_eff) = {1 / (1 - g):.0f} tau dominate; make sure the "
                        "windows are longer than that (window_ladder)")

@@ -305,6 +305,9 @@ def test_warnings():
     with pytest.warns(GainFitWarning, match="upper bound"):
         fit = GainFit(n_boot=20, drop_top=0, random_state=0).fit(ev, alpha=0.1)
     assert fit.g_eff_ci_[1] == 1.0  # censored at the edge of stability: only a lower limit
+    assert "upper bound" in fit.report() and "lower limit" in fit.report()
+    near = GainFit(n_boot=0).fit(LinearSpectrum(0.95).sampled(0.1).rank_curve(400), alpha=0.1)
+    assert "upper bound" not in near.report() and "g_eff near 1" in near.report()
     with pytest.warns(GainFitWarning, match="n_boot=20"):
         GainFit(n_boot=20, random_state=0).fit(
             LinearSpectrum(0.5).sampled(0.3).rank_curve(100), alpha=0.3)
