@@ -413,7 +413,8 @@ def _add_fit_options(p, out_default):
                    help=f"folder for report.json and spectrum.png (default {out_default})")
     p.add_argument("--ladder", action="store_true",
                    help="also fit over a ladder of window lengths and say whether g_eff has "
-                        "converged with the window (short windows read g_eff low)")
+                        "converged with the window (short windows bias g_eff: low, or near "
+                        "criticality either way)")
     p.add_argument("--no-figure", action="store_true", help="do not write spectrum.png")
     p.add_argument("--json", action="store_true",
                    help="print the report as JSON instead of the table")
