@@ -474,7 +474,7 @@ def cmd_simulate(args) -> int:
     rec.to_nwb(out, overwrite=args.overwrite)
     mf_text = ("-" if truth.get("g_eff_meanfield") is None else f"{truth['g_eff_meanfield']:.4f}")
     what = (f"{sum(len(s) for s in rec.spike_times)} spikes (Units table)" if args.spikes
-            else f"rates phi(h) as acquisition/activity")
+            else "rates phi(h) as acquisition/activity")
     print(f"neurospec simulate: wrote {out}\n"
           f"  network        N = {args.neurons}, g = {args.g:g}, kappa = {args.kappa:g}, "
           f"phi = {args.phi}, sigma = {args.sigma:g}, seed = {net.seed}\n"
