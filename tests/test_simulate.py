@@ -110,7 +110,7 @@ def test_noise_is_standard_normal_and_independent():
     n, steps = 50_001, 20                                       # odd n: the unpaired tail too
     Z, _ = _kernels.normals_block(np.uint64(42), np.uint64(0), n, steps)
     z = Z.ravel()
-    M = z.size                                                  # 1e6 numbers
+    assert z.size == n * steps                                  # M = 1e6 numbers
     # moments: sd of the mean 1/sqrt(M) = 0.001, of the variance sqrt(2/M) = 0.0014,
     # of skewness sqrt(6/M) = 0.0024, of excess kurtosis sqrt(24/M) = 0.005; bounds ~5 sd
     assert abs(z.mean()) < 0.005 and abs(z.var() - 1) < 0.007
