@@ -23,7 +23,9 @@ Usage::
 network ``dh/dt = -h + J h + xi`` is integrated by :class:`neurospec.simulate.RateNetwork`
 (32 trials) and averaged over windows of ``max(100, 8 / (1 - g))`` tau, ``T`` windows in all,
 and the activity is fitted with ``alpha="auto"`` (effective sample size from the windows'
-autocorrelation): the round trip a user's recording goes through.
+autocorrelation): the round trip a user's recording goes through. Couplings whose largest
+eigenvalue real part exceeds 0.99 (the dynamics would diverge, or need far longer windows) are
+redrawn; ``redrawn`` counts them.
 """
 
 from __future__ import annotations
@@ -62,7 +64,13 @@ def one_sim(args):
     rng = np.random.default_rng([seed, int(round(g * 1000)), int(round(alpha * 1000)), sim])
     T = int(round(n / alpha))
     J = rng.standard_normal((n, n)) * (g / np.sqrt(n))
+    redrawn = 0
     if input_kind == "dynamics":
+        # a finite J can have eigenvalues beyond g (at N = 400, g = 0.95 some reach 1.01):
+        # such a linear network diverges, so the dynamics are conditioned on stability
+        while np.max(np.linalg.eigvals(J).real) > 0.99:
+            J = rng.standard_normal((n, n)) * (g / np.sqrt(n))
+            redrawn += 1
         X = _window_means(J, g, T, rng)
     else:
         Z = rng.standard_normal((n, T))
@@ -82,7 +90,7 @@ def one_sim(args):
     p_lo, p_hi = np.quantile(fit.bootstrap_, [(1 - ci) / 2, (1 + ci) / 2])
     return dict(g=g, alpha=alpha, sim=sim, g_hat=fit.g_eff_, se=fit.g_eff_stderr_, lo=lo, hi=hi,
                 covered=lo <= g <= hi, covered_percentile=p_lo <= g <= p_hi,
-                n_dropped=fit.n_dropped_, seconds=dt,
+                n_dropped=fit.n_dropped_, seconds=dt, redrawn=redrawn,
                 alpha_used=fit.alpha_, p_null=fit.p_value_null_, p_model=fit.p_value_model_)
 
 
@@ -130,6 +138,7 @@ def main(argv=None):
         mean_se=("se", "mean"), coverage=("covered", "mean"),
         cov_pctl=("covered_percentile", "mean"), within_002=("within_002", "mean"),
         within_2se=("within_2se", "mean"), dropped=("n_dropped", "mean"),
+        redrawn=("redrawn", "sum"),
         seconds=("seconds", "median"))
     tab.insert(2, "bias", tab.mean_g_hat - tab.index.get_level_values("g"))
     pd.set_option("display.width", 200)

@@ -585,8 +585,11 @@ class GainFit(_Base):
     alpha : "auto" or float
         ``N / T_eff`` of the finite-sample distortion. ``"auto"`` takes the effective number
         of samples estimated from the activity's autocorrelation
-        (:class:`~neurospec.CovarianceSpectrum`, ``n_dof_``); give a number when fitting bare
-        eigenvalues. ``0`` means no sampling distortion (a population spectrum).
+        (:class:`~neurospec.CovarianceSpectrum`, ``n_dof_``); when top modes are dropped and
+        the activity itself was given, the autocorrelation is that of the activity with the
+        dropped modes projected out (:func:`neurospec.spectrum.effective_sample_size_excluding`:
+        a slow shared mode no longer shrinks it). Give a number when fitting bare eigenvalues.
+        ``0`` means no sampling distortion (a population spectrum).
     fraction : float or None
         Fraction ``M / N_network`` of the network's neurons that were recorded, when known;
         adds neuron subsampling (free compression, science.md §4) to the forward model.
