@@ -21,7 +21,8 @@ Usage::
 
 ``--input dynamics`` replaces the Gaussian samples by the simulated dynamics: the linear
 network ``dh/dt = -h + J h + xi`` is integrated by :class:`neurospec.simulate.RateNetwork`
-(32 trials) and averaged over windows of ``max(100, 8 / (1 - g))`` tau, ``T`` windows in all,
+(32 trials) and averaged over windows of ``max(100, 8 / (1 - g))`` tau (``--min-window``
+instead of 100), ``T`` windows in all,
 and the activity is fitted with ``alpha="auto"`` (effective sample size from the windows'
 autocorrelation): the round trip a user's recording goes through. Couplings whose largest
 eigenvalue real part exceeds 0.99 (the dynamics would diverge, or need far longer windows) are
@@ -42,12 +43,13 @@ os.environ.setdefault("MKL_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 
 
-def _window_means(J, g, n_windows, rng, n_trials=32):
+def _window_means(J, g, n_windows, rng, min_window=100.0, n_trials=32):
     """Activity of the linear network dh/dt = -h + J h + xi (continuous time, dt = 0.2 tau)
-    averaged over windows of max(100, 8 / (1 - g)) tau: ``n_windows`` x N, trials stacked."""
+    averaged over windows of max(min_window, 8 / (1 - g)) tau: ``n_windows`` x N, trials
+    stacked."""
     from neurospec.simulate import RateNetwork
 
-    W = float(np.ceil(max(100.0, 8.0 / (1.0 - g))))
+    W = float(np.ceil(max(min_window, 8.0 / (1.0 - g))))
     net = RateNetwork(couplings=J, phi="identity", sigma=1.0, dt=0.2,
                       seed=int(rng.integers(2**63)))
     per_trial = int(np.ceil(n_windows / n_trials))
@@ -56,7 +58,7 @@ def _window_means(J, g, n_windows, rng, n_trials=32):
 
 
 def one_sim(args):
-    g, alpha, n, sim, n_boot, ci, input_kind, seed = args
+    g, alpha, n, sim, n_boot, ci, input_kind, seed, min_window = args
     import warnings
 
     from neurospec.fit import GainFit
@@ -71,7 +73,7 @@ def one_sim(args):
         while np.max(np.linalg.eigvals(J).real) > 0.99:
             J = rng.standard_normal((n, n)) * (g / np.sqrt(n))
             redrawn += 1
-        X = _window_means(J, g, T, rng)
+        X = _window_means(J, g, T, rng, min_window)
     else:
         Z = rng.standard_normal((n, T))
         X = np.linalg.solve(np.eye(n) - J, Z).T  # samples of (I - J)^-1 (I - J)^-T, time x neurons
@@ -106,6 +108,8 @@ def main(argv=None):
                     default="eigenvalues",
                     help="eigenvalues of Gaussian samples (alpha given), the samples themselves "
                          "(alpha='auto'), or a simulated network's window averages (alpha='auto')")
+    ap.add_argument("--min-window", type=float, default=100.0,
+                    help="--input dynamics: shortest window in tau (default 100)")
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument("--csv", default=None, help="also write every simulation to this CSV")
@@ -113,7 +117,7 @@ def main(argv=None):
 
     import pandas as pd
 
-    tasks = [(g, a, args.n, s, args.n_boot, args.ci, args.input, args.seed)
+    tasks = [(g, a, args.n, s, args.n_boot, args.ci, args.input, args.seed, args.min_window)
              for g in args.g for a in args.alpha for s in range(args.n_sims)]
     t0 = time.perf_counter()
     if args.jobs > 1:
