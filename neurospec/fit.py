@@ -89,6 +89,8 @@ _DKAPPA = 0.05
 #: largest g_eff (iid) or g (1 + kappa) (reciprocal) the fit can return
 _U_MAX = 0.999
 _W_MAX_INDEX = int(math.floor(math.atanh(_U_MAX) / _DW))  # 190 nodes above 0
+#: the cap itself: the last table node, tanh(190 * 0.02) = 0.99900
+_G_CAP = math.tanh(_W_MAX_INDEX * _DW)
 _KAPPA_RANGE = (-0.9, 1.0)
 #: number of support-relative abscissae per tabulated model CDF
 _NZ = 513
@@ -157,7 +159,7 @@ class _Model:
 
     def theta(self, g, kappa=0.0):
         """Table coordinates from ``(g, kappa)``."""
-        u = min(max(g * (1.0 + kappa), 0.0), math.tanh(_W_MAX_INDEX * _DW))
+        u = min(max(g * (1.0 + kappa), 0.0), _G_CAP)
         if self.dim == 1:
             return np.array([math.atanh(u)])
         return np.array([math.atanh(u), kappa])
@@ -553,9 +555,8 @@ def _ci_from_boot(est, boot, level, method):
     if method == "plain-basic":  # reciprocal model: g may exceed 1 when kappa < 0
         a, b = np.quantile(boot, [lo_q, hi_q])
         return float(max(2 * est - b, 0.0)), float(2 * est - a)
-    cap = math.tanh(_W_MAX_INDEX * _DW)
-    w = np.arctanh(np.clip(boot, 0.0, cap))
-    w_est = math.atanh(min(max(est, 0.0), cap))
+    w = np.arctanh(np.clip(boot, 0.0, _G_CAP))
+    w_est = math.atanh(min(max(est, 0.0), _G_CAP))
     a, b = np.quantile(w, [lo_q, hi_q])
     lo, hi = 2 * w_est - b, 2 * w_est - a
     return float(math.tanh(max(lo, 0.0))), float(math.tanh(max(hi, 0.0)))
@@ -766,10 +767,12 @@ class GainFit(_Base):
         return a
 
     # ---------------------------------------------------------------------------- input
-    def _prepare(self, data, alpha):
-        """Eigenvalues, N, alpha, dof, kind, activity (or None) and provenance from the input."""
+    def _prepare(self, data, alpha, held):
+        """Eigenvalues, N, alpha, dof, kind, activity (or None) and provenance from the input.
+
+        Warnings of the spectrum that the fit may resolve are appended to ``held``."""
         from .recording import Recording
-        from .spectrum import CovarianceSpectrum
+        from .spectrum import _NOT_DECAYED, CovarianceSpectrum
 
         info = {"bin_size": None, "window": None, "n_samples": None, "source": None,
                 "input": None}
@@ -800,12 +803,16 @@ class GainFit(_Base):
                 raise ShapeError(
                     f"GainFit.fit: activity must be 2-D (n_samples, n_neurons), got shape {X.shape}.")
             spectrum = CovarianceSpectrum(kind=self.kind, window=self.window)
-            # held back until the fit knows which modes it drops (see fit: a slow dropped mode
-            # explains an autocorrelation that does not decay)
+            # "has not decayed" is held back until the fit knows which modes it drops (a slow
+            # dropped mode explains an autocorrelation that does not decay); others pass on
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 spectrum.fit(data)
-            self._held_warnings = list(caught)
+            for w in caught:
+                if _NOT_DECAYED in str(w.message):
+                    held.append(w)
+                else:
+                    warnings.warn(w.message, w.category, stacklevel=3)
             activity = X
             info.update(window=self.window or 1, n_samples=X.shape[0])
         elif _is_fitted_spectrum(data):
@@ -881,42 +888,40 @@ class GainFit(_Base):
         self
         """
         self._check_params()
-        self._held_warnings = []
-        ev, n, a, dof, kind, activity, spectrum, info = self._prepare(data, alpha)
-        held = self._held_warnings
-        if ev.size < _MIN_EIGENVALUES:
-            raise FitError(
-                f"GainFit: only {ev.size} nonzero eigenvalues; the theory is a large-N limit and "
-                f"needs at least {_MIN_EIGENVALUES} (record more neurons or more samples).")
-        self.n_neurons_ = n
+        held = []
+        try:
+            ev, n, a, dof, kind, activity, spectrum, info = self._prepare(data, alpha, held)
+            if ev.size < _MIN_EIGENVALUES:
+                raise FitError(
+                    f"GainFit: only {ev.size} nonzero eigenvalues; the theory is a large-N limit "
+                    f"and needs at least {_MIN_EIGENVALUES} (record more neurons or more samples).")
+            self.n_neurons_ = n
+            self.spectrum_ = spectrum
+            self.kind_ = kind
+            self.info_ = info
+            rng = np.random.default_rng(self.random_state)
+
+            mdl = _Model(self.model, a, self.fraction)
+            eng = _Engine(mdl, self.cost, self.scale)
+            lam = ev  # ascending, nonzero
+            k_drop, theta, ls, sur_cost = self._fit_with_drop(eng, lam)
+            if k_drop > 0 and activity is not None and alpha is None and self.alpha == "auto":
+                # the effective sample size behind alpha belongs to what is fitted: the activity
+                # without the dropped modes (a slow shared mode would otherwise shrink it)
+                dof_res, decayed = self._residual_dof(activity, kind, k_drop, spectrum)
+                if decayed:
+                    held.clear()
+                if abs(dof_res - dof) > 1e-3 * dof:
+                    dof, a = dof_res, n / dof_res
+                    mdl = _Model(self.model, a, self.fraction)
+                    eng = _Engine(mdl, self.cost, self.scale)
+                    k_drop, theta, ls, sur_cost = self._fit_with_drop(eng, lam)
+        finally:
+            for w in held:
+                warnings.warn(w.message, w.category, stacklevel=2)
         self.alpha_ = float(a)
         self.n_samples_eff_ = float(dof) if np.isfinite(dof) else None
-        self.spectrum_ = spectrum
-        self.kind_ = kind
-        self.info_ = info
-        rng = np.random.default_rng(self.random_state)
-
-        mdl = _Model(self.model, a, self.fraction)
-        eng = _Engine(mdl, self.cost, self.scale)
         self._engine = eng
-        lam = ev  # ascending, nonzero
-        k_drop, theta, ls, sur_cost = self._fit_with_drop(eng, lam)
-        if k_drop > 0 and activity is not None and alpha is None and self.alpha == "auto":
-            # the effective sample size behind alpha belongs to what is fitted: the activity
-            # without the dropped modes (a slow shared mode would otherwise shrink it)
-            dof_res, decayed = self._residual_dof(activity, kind, k_drop, spectrum)
-            if decayed:
-                held = [w for w in held if "autocorrelation has not decayed" not in str(w.message)]
-            if abs(dof_res - dof) > 1e-3 * dof:
-                dof, a = dof_res, n / dof_res
-                self.alpha_ = float(a)
-                self.n_samples_eff_ = float(dof)
-                mdl = _Model(self.model, a, self.fraction)
-                eng = _Engine(mdl, self.cost, self.scale)
-                self._engine = eng
-                k_drop, theta, ls, sur_cost = self._fit_with_drop(eng, lam)
-        for w in held:
-            warnings.warn(w.message, w.category, stacklevel=2)
         kept = lam[: lam.size - k_drop]
         self.n_dropped_ = int(k_drop)
         self.eigenvalues_ = lam[::-1].copy()
@@ -997,7 +1002,7 @@ class GainFit(_Base):
         import lmfit
 
         g0, kappa0 = mdl.natural(theta)
-        u_cap = math.tanh(_W_MAX_INDEX * _DW)
+        u_cap = _G_CAP
         params = lmfit.Parameters()
         if self.model == "iid":
             params.add("g_eff", value=min(g0, u_cap), min=0.0, max=u_cap)
@@ -1066,7 +1071,7 @@ class GainFit(_Base):
         self.scale_ = float(math.exp(lsc_fin))
         self.cost_ = _cvm(F_fin, n)
         self.ks_ = _ks(F_fin, n)
-        if self.g_eff_ * (1 + self.kappa_) >= u_cap * (1 - 1e-6):
+        if self._at_upper_bound():
             warnings.warn(
                 f"GainFit: g_eff(1 + kappa) = {self.g_eff_ * (1 + self.kappa_):.4f} is at the "
                 f"upper bound {u_cap:.4f} of the fit: the spectrum is as broad as the model allows. "
@@ -1074,6 +1079,10 @@ class GainFit(_Base):
                 "linear theory's (low-rank modes: try drop_top; chaotic dynamics at finite N: "
                 "see p_value_model_).",
                 GainFitWarning, stacklevel=3)
+
+    def _at_upper_bound(self):
+        """Whether the fitted ``g_eff (1 + kappa)`` sits at the cap of the model tables."""
+        return self.g_eff_ * (1 + self.kappa_) >= _G_CAP * (1 - 1e-6)
 
     def _fit_null(self, kept, a):
         """Marchenko-Pastur null with a fitted scale (a = 0: a point mass, cost from the mean)."""
@@ -1159,8 +1168,7 @@ class GainFit(_Base):
                                    ("plain-basic" if self.ci_method == "basic" else "percentile"))
             self.g_eff_ci_ = (max(lo + shift, 0.0),
                               min(hi + shift, 1.0) if self.model == "iid" else hi + shift)
-            u_cap = math.tanh(_W_MAX_INDEX * _DW)
-            if self.model == "iid" and self.g_eff_ >= u_cap * (1 - 1e-6):
+            if self.model == "iid" and self._at_upper_bound():
                 # at the upper bound the replicates are censored too: only a lower limit is
                 # informative, the upper one is the edge of stability
                 q = float(np.quantile(gs, (1.0 - self.ci) / 2.0)) + shift
@@ -1487,7 +1495,7 @@ class GainFit(_Base):
             else:
                 txt.append(f"the random-network model fits (p = {pm:.2g})")
         g = self.g_eff_
-        if self.model == "iid" and g >= math.tanh(_W_MAX_INDEX * _DW) * (1 - 1e-6):
+        if self.model == "iid" and self._at_upper_bound():
             txt.append("g_eff is at the fit's upper bound: the spectrum is as broad as the model "
                        "allows, so the network is at or beyond the edge of stability, or too close "
                        "to it for the large-N theory at this N (simulated noiseless chaos with up "

@@ -57,6 +57,9 @@ __all__ = [
 #: m with m >= SOKAL_C * tau(m). Squared autocorrelations decay twice as fast as the
 #: autocorrelation, so c = 5 leaves a truncation error below e^-10 for exponential decay.
 SOKAL_C = 5.0
+#: the phrase of the SpectrumWarning that n_samples_eff_ is only an upper bound (GainFit holds
+#: this warning back when the modes it drops explain the slow autocorrelation)
+_NOT_DECAYED = "the autocorrelation has not decayed"
 
 _CHUNK_BYTES = 64 * 2**20  # target size of one float64 chunk when chunk_size is None
 
@@ -1047,7 +1050,7 @@ def _spectrum(est, total, folds, idx, windows=None, name="X", release=False, cac
         limit = (f"max_lag={est.max_lag}" if lags.size - 1 == est.max_lag
                  else f"the recording ({n} samples)")
         warnings.warn(
-            f"{name}: the autocorrelation has not decayed within {limit} (windowed samples; "
+            f"{name}: {_NOT_DECAYED} within {limit} (windowed samples; "
             f"integrated time >= {tau:.1f}); n_samples_eff_ is then an upper bound. Increase "
             "max_lag, record longer, or sum activity over longer windows (window=...).",
             SpectrumWarning, stacklevel=3,

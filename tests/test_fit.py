@@ -396,6 +396,17 @@ def test_dropped_slow_mode_does_not_shrink_effective_samples():
     assert abs(clean.alpha_ - fit.alpha_) < 0.1 * clean.alpha_
 
 
+def test_held_spectrum_warning_survives_a_later_error():
+    # a random walk never decorrelates (SpectrumWarning, held while the fit decides what it
+    # drops); with 5 neurons the fit then fails: the warning must still reach the user
+    from neurospec.spectrum import SpectrumWarning
+
+    X = np.cumsum(np.random.default_rng(16).standard_normal((2000, 5)), axis=0)
+    with pytest.warns(SpectrumWarning, match="has not decayed"):
+        with pytest.raises(FitError, match="nonzero eigenvalues"):
+            GainFit(n_boot=0).fit(X)
+
+
 def test_interpretation_rejects_null_at_the_bootstrap_floor():
     """With n_boot = 30 the smallest p is 1/31 > 0.01; a spectrum far from the null must still
     be reported as rejecting it, not as 'consistent with independent neurons'."""
