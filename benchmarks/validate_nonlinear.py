@@ -64,11 +64,6 @@ REGIMES = [
 ]
 
 
-def _window_sums(X, window):
-    n = X.shape[0] // window
-    return X[: n * window].reshape(n, window, X.shape[1]).sum(axis=1)
-
-
 def run_regime(name, g, sigma, dynamics, n, n_windows, factor, n_trials, n_boot, seed, dt,
                min_window):
     from neurospec.errors import FitError
@@ -103,7 +98,7 @@ def run_regime(name, g, sigma, dynamics, n, n_windows, factor, n_trials, n_boot,
         # linear equivalence, tested directly: (I - gamma J) r summed over windows is the
         # residual drive, independent across neurons if the theory holds; the top eigenvalue
         # of its covariance over the mean is then near the Marchenko-Pastur edge
-        Xw = _window_sums(rec.activity, 4)
+        Xw = rec.rebin(4).activity  # window means (resid_top does not depend on the scale)
         M = A @ np.cov(Xw, rowvar=False) @ A.T
         resid_top = float(np.linalg.eigvalsh(M)[-1] / np.mean(np.diag(M)))
         mp_edge = (1.0 + math.sqrt(n / Xw.shape[0])) ** 2
