@@ -22,11 +22,10 @@ Usage::
 ``--input dynamics`` replaces the Gaussian samples by the simulated dynamics: the linear
 network ``dh/dt = -h + J h + xi`` is integrated by :class:`neurospec.simulate.RateNetwork`
 (32 trials) and averaged over windows of ``max(100, 8 / (1 - g))`` tau (``--min-window``
-instead of 100), ``T`` windows in all,
-and the activity is fitted with ``alpha="auto"`` (effective sample size from the windows'
-autocorrelation): the round trip a user's recording goes through. Couplings whose largest
-eigenvalue real part exceeds 0.99 (the dynamics would diverge, or need far longer windows) are
-redrawn; ``redrawn`` counts them.
+instead of 100), ``T`` windows in all, and the activity is fitted with ``alpha="auto"``
+(effective sample size from the windows' autocorrelation): the round trip a user's recording
+goes through. Couplings whose largest eigenvalue real part exceeds 0.99 (the dynamics would
+diverge, or need far longer windows) are redrawn; ``redrawn`` counts them.
 """
 
 from __future__ import annotations
