@@ -3,12 +3,14 @@
 - :mod:`neurospec.theory.linear`: :class:`LinearSpectrum` (iid and reciprocal couplings),
   :class:`MarchenkoPastur`.
 - :mod:`neurospec.theory.sampling`: how finite samples and neuron subsampling distort a spectrum.
+- :mod:`neurospec.theory.temporal`: :class:`TemporalSpectrum`, the temporal correlation of the samples.
 - :mod:`neurospec.theory.meanfield`: the effective gain of nonlinear networks.
 """
 
 from importlib import import_module
 
 _LAZY = {
+    "TemporalSpectrum": "neurospec.theory.temporal",
     "LinearSpectrum": "neurospec.theory.linear",
     "MarchenkoPastur": "neurospec.theory.linear",
     "sampled": "neurospec.theory.sampling",

@@ -47,9 +47,10 @@ import math
 import numpy as np
 
 from neurospec.errors import ConvergenceError, ParameterError
-from neurospec.theory.linear import LinearSpectrum, Spectrum, _cubic_roots, _Rep
+from neurospec.theory.base import Spectrum, _cmatvec, _cubic_roots, _Rep
 
-__all__ = ["sampled", "subsampled", "SampledSpectrum", "SubsampledSpectrum"]
+__all__ = ["sampled", "subsampled", "SampledSpectrum", "SubsampledSpectrum",
+           "CorrelatedSampledSpectrum"]
 
 # alpha within this distance of 1 is evaluated at 1 - _ALPHA_GAP: alpha = 1 has a hard edge at
 # 0 (density ~ x^-1/2) that the log-variable representation cannot hold; the CDF changes by
@@ -57,8 +58,8 @@ __all__ = ["sampled", "subsampled", "SampledSpectrum", "SubsampledSpectrum"]
 _ALPHA_GAP = 1e-8
 
 
-def sampled(spectrum, alpha, method="auto"):
-    """Spectrum of the sample covariance from ``T = N / alpha`` independent samples.
+def sampled(spectrum, alpha, method="auto", temporal=None):
+    """Spectrum of the sample covariance from ``T = N / alpha`` samples.
 
     Parameters
     ----------
@@ -69,13 +70,27 @@ def sampled(spectrum, alpha, method="auto"):
         *effective* T for temporally correlated samples.
     method : {"auto", "polynomial", "subordination"}
         ``"auto"`` uses the exact cubic for iid :class:`LinearSpectrum` and subordination
-        otherwise.
+        otherwise (always subordination with a non-white ``temporal``).
+    temporal : TemporalSpectrum, optional
+        Temporal correlation of the samples (:class:`~neurospec.theory.temporal.
+        TemporalSpectrum`, the eigenvalues of the T x T correlation B, mean 1). The result
+        is then ``spectrum (x) W_B`` with ``W_B = Z^T B Z / T`` and ``alpha = N / T``
+        counts *all* T samples (science.md §4, "Temporally correlated samples"). ``None``
+        or a white one: independent samples (Marchenko-Pastur).
 
     Returns
     -------
     Spectrum
         For ``alpha > 1``, the distribution of the T non-zero eigenvalues (mean
         ``alpha * spectrum.mean()``); see the module docstring.
+
+    Examples
+    --------
+    >>> from neurospec.theory import LinearSpectrum
+    >>> from neurospec.theory.temporal import TemporalSpectrum
+    >>> s = sampled(LinearSpectrum(0.5), 0.25, temporal=TemporalSpectrum.ar1(0.8, 1601))
+    >>> round(s.mean(), 6)  # the mean is unchanged: 1 / (1 - g^2)
+    1.333333
     """
     if not isinstance(spectrum, Spectrum):
         raise ParameterError(
@@ -89,10 +104,19 @@ def sampled(spectrum, alpha, method="auto"):
             f"sampled: alpha = N/T must be finite and >= 0, got {alpha!r}.")
     if a == 0:
         return spectrum
+    if temporal is not None:
+        from neurospec.theory.temporal import TemporalSpectrum
+
+        if not isinstance(temporal, TemporalSpectrum):
+            raise ParameterError(
+                "sampled: temporal must be a TemporalSpectrum (neurospec.theory.temporal), got "
+                f"{type(temporal).__name__}.")
+        if not temporal.is_white():
+            return CorrelatedSampledSpectrum(spectrum, a, temporal)
     if method not in ("auto", "polynomial", "subordination"):
         raise ParameterError(
             f"sampled: method must be 'auto', 'polynomial' or 'subordination', got {method!r}.")
-    iid = isinstance(spectrum, LinearSpectrum) and spectrum.kappa == 0
+    iid = spectrum._iid_gain() is not None
     if method == "polynomial" and not iid:
         raise ParameterError(
             "sampled: method='polynomial' exists only for iid couplings (LinearSpectrum with "
@@ -309,6 +333,244 @@ class SubsampledSpectrum(Spectrum):
         """Density at points inside the support, from the subordination equation (no series)."""
         return _subordination_density(self.parent, _CompressionMap(self.fraction),
                                       np.asarray(x, dtype=float))
+
+
+# ----------------------------------------------------------------------------------------
+class CorrelatedSampledSpectrum(Spectrum):
+    """Sample-covariance spectrum of temporally correlated samples; see :func:`sampled`.
+
+    ``parent (x) W_B``: with ``q = alpha = N / T`` and the temporal eigenvalues ``b``
+    (mean 1), the subordination map is ``x(w) = w h(delta)``, where ``delta`` solves
+    ``phi(delta) = q (1 - w G(w))``, ``h(delta) = E_b[b / (1 + b delta)]`` and
+    ``phi = delta h`` (the deterministic equivalent of the separable sample covariance,
+    Paul & Silverstein 2009; for ``b = 1`` it reduces to ``x = w (1 - q + q w G(w))``,
+    Marchenko-Pastur). The distribution of ``b`` enters through a Gauss rule
+    (:meth:`TemporalSpectrum.quadrature`). Moments: mean ``E[x]``, second moment
+    ``E[x^2] + q E[b^2] E[x]^2`` (times ``alpha`` for the nonzero eigenvalues when
+    ``alpha > 1``).
+
+    Attributes
+    ----------
+    parent : Spectrum
+    alpha : float
+    temporal : TemporalSpectrum
+    """
+
+    def __init__(self, parent, alpha, temporal):
+        self.parent = parent
+        self.alpha = float(alpha)
+        self.temporal = temporal
+        self._a = 1.0 - _ALPHA_GAP if abs(self.alpha - 1.0) < _ALPHA_GAP else self.alpha
+        self.method = "subordination"
+        self.normalized = bool(parent.normalized and self.alpha <= 1)
+        nodes, weights = temporal.quadrature()
+        self._map = _CorrelatedSamplingMap(self._a, nodes, weights)
+
+    def __repr__(self):
+        return f"{self.parent!r}.sampled({self.alpha:g}, temporal={self.temporal!r})"
+
+    def _mean_exact(self):
+        return self.parent.moment(1) * max(self.alpha, 1.0)
+
+    def _second_moment_exact(self):
+        m1 = self.parent.moment(1)
+        m2 = self.parent.moment(2)
+        return (m2 + self.alpha * self._map.m2 * m1 * m1) * max(self.alpha, 1.0)
+
+    def _build_rep(self):
+        lo, hi = _correlated_edges(self.parent, self._map)
+        return _Rep(lo, hi, self._density_inside)
+
+    def _density_inside(self, x):
+        x = np.asarray(x, dtype=float)
+        w, G = self._map.solve(self.parent, x, self.parent.moment(1))
+        return np.maximum(self._map.density(x, w, G), 0.0)
+
+
+class _CorrelatedSamplingMap:
+    """``x(w) = w h(delta(tau))``, ``tau = q (1 - w G(w))``, ``phi(delta) = tau`` (see
+    :class:`CorrelatedSampledSpectrum`); b-sums over Gauss nodes ``b`` with weights ``p``."""
+
+    def __init__(self, q, b, p):
+        self.q = float(q)
+        self.b = np.asarray(b, dtype=float)
+        self.p = np.asarray(p, dtype=float)
+        self.m2 = float(self.p @ self.b ** 2)
+        self.bmin, self.bmax = float(self.b.min()), float(self.b.max())
+
+    # -- sums over the temporal spectrum ------------------------------------------------
+    def sums(self, d):
+        """``h, h', phi, phi'`` at ``delta = d`` (array, real or complex)."""
+        d = np.asarray(d)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            r = 1.0 / (1.0 + d[..., None] * self.b)
+        rb = r * self.b
+        if np.iscomplexobj(r):
+            s0, s1, s2 = (_cmatvec(r, self.p), _cmatvec(rb, self.p),
+                          _cmatvec(rb * rb, self.p))
+            s3 = _cmatvec(rb * r, self.p)
+        else:
+            s0, s1, s2, s3 = r @ self.p, rb @ self.p, (rb * rb) @ self.p, (rb * r) @ self.p
+        return s1, -s2, 1.0 - s0, s3
+
+    def real_delta(self, tau):
+        """Real ``delta`` with ``phi(delta) = tau``: the principal branch (right of every
+        pole, ``phi`` from -inf to 1) for ``tau < 1``, the left branch (left of every pole,
+        ``phi`` from +inf down to 1) for ``tau > 1``; bisection in ``log`` of the distance
+        to the nearest pole, then Newton."""
+        tau = np.asarray(tau, dtype=float)
+        left = tau > 1.0
+        lo = np.full(tau.shape, -80.0)
+        hi = np.full(tau.shape, 80.0)
+        sign = np.where(left, -1.0, 1.0)
+        pole = np.where(left, -1.0 / self.bmin, -1.0 / self.bmax)
+
+        def at(s):
+            return pole + sign * np.exp(s)
+
+        for _ in range(64):
+            mid = 0.5 * (lo + hi)
+            _, _, phi, _ = self.sums(at(mid))
+            # principal: phi increases with s; left: phi decreases with s
+            up = np.where(left, phi > tau, phi < tau)
+            lo = np.where(up, mid, lo)
+            hi = np.where(up, hi, mid)
+        d = at(0.5 * (lo + hi))
+        for _ in range(3):
+            _, _, phi, phip = self.sums(d)
+            step = (phi - tau) / phip
+            d_new = d - step
+            ok = np.isfinite(d_new) & (np.abs(step) < 0.5 * np.abs(d - pole))
+            d = np.where(ok, d_new, d)
+        return np.where(tau == 1.0, np.inf, d)
+
+    # -- the map on the real axis (support edges) -----------------------------------------
+    def x(self, w, G):
+        tau = self.q * (1.0 - w * G)
+        d = self.real_delta(tau)
+        h, _, _, _ = self.sums(d)
+        return w * np.where(np.isfinite(d), h, 0.0)
+
+    def dx(self, w, G, dG):
+        tau = self.q * (1.0 - w * G)
+        d = self.real_delta(tau)
+        h, hp, _, phip = self.sums(d)
+        dtau = -self.q * (G + w * dG)
+        return h + w * (hp / phip) * dtau
+
+    def density(self, x, w, G):
+        return -np.imag(w * G) / (np.pi * x) * max(self.q, 1.0)
+
+    # -- the map off the real axis: joint Newton on (w, delta) ----------------------------
+    def solve(self, parent, x, m1):
+        """``w`` (and ``G(w)``) with ``x(w) = x + i0`` for each x inside the support."""
+        x = np.asarray(x, dtype=float)
+        w, d, G, resid = self._homotopy(parent, x, m1, 8.0, 9)
+        redo = ~(resid <= 1e-9)
+        if np.any(redo):
+            w2, d2, G2, r2 = self._homotopy(parent, x[redo], m1, 2.0, 28)
+            w[redo], G[redo], resid[redo] = w2, G2, r2
+        if np.any(~np.isfinite(resid)) or np.max(resid) > 1e-9:
+            raise ConvergenceError(
+                "correlated-sample subordination did not converge (max relative residual "
+                f"{np.nanmax(resid):.2e})")
+        return w, G
+
+    def _homotopy(self, parent, x, m1, ratio, n_levels):
+        """Newton on ``phi(delta) = q (1 - w G(w))``, ``w h(delta) = x (1 + i y)`` for
+        ``y = ratio^-k``, then ``y = 0``, carrying ``(w, delta)`` from level to level."""
+        q = self.q
+        # start far from the spectrum, where w ~ z - q E[b^2] m1 and delta ~ -q m1 / w are
+        # accurate, then walk down to the real axis: y from y0 (|z0| >= 10 x the scale of
+        # the spectrum) down by factors of ``ratio``
+        y0 = np.maximum(1.0, 10.0 * m1 * max(q, 1.0) * (1.0 + q * self.m2) / x)
+        n_up = int(math.ceil(math.log(float(y0.max())) / math.log(ratio)))
+        levels = [y0 * ratio ** -k for k in range(n_up + n_levels)]
+        levels = [np.minimum(lv, ratio ** -(k - n_up)) if k >= n_up else lv
+                  for k, lv in enumerate(levels)]
+        ys = levels + [np.zeros_like(x)]
+        z0 = x * (1 + 1j * ys[0])
+        w = z0 - q * self.m2 * m1
+        d = -q * m1 / w
+        for j, y in enumerate(ys):
+            final = j == len(ys) - 1
+            tol, max_it = (1e-14, 16) if final else (1e-7, 6)
+            z = x * (1 + 1j * y)
+            active = np.arange(x.size)
+            for _ in range(max_it):
+                wa, da, za = w[active], d[active], z[active]
+                G, dG = parent._stieltjes(wa, deriv=True)
+                h, hp, phi, phip = self.sums(da)
+                e1 = phi - q * (1.0 - wa * G)
+                e2 = wa * h - za
+                a11 = q * (G + wa * dG)
+                a12 = phip
+                a21 = h
+                a22 = wa * hp
+                det = a11 * a22 - a12 * a21
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    sw = (e1 * a22 - a12 * e2) / det
+                    sd = (a11 * e2 - a21 * e1) / det
+                w_new, d_new = wa - sw, da - sd
+                bad = (~np.isfinite(w_new) | ~np.isfinite(d_new) | (w_new.imag < 0)
+                       | (d_new.imag < 0))
+                for _ in range(8):  # damp steps that leave the upper half planes
+                    if not bad.any():
+                        break
+                    sw = np.where(bad, 0.5 * sw, sw)
+                    sd = np.where(bad, 0.5 * sd, sd)
+                    w_new, d_new = wa - sw, da - sd
+                    bad = (~np.isfinite(w_new) | ~np.isfinite(d_new) | (w_new.imag < 0)
+                           | (d_new.imag < 0))
+                w_new = np.where(bad, wa, w_new)
+                d_new = np.where(bad, da, d_new)
+                w[active], d[active] = w_new, d_new
+                done = ((np.abs(sw) <= tol * np.abs(wa))
+                        & (np.abs(sd) <= tol * (np.abs(da) + 1.0 / self.bmax))) | bad
+                active = active[~done]
+                if active.size == 0:
+                    break
+        G = parent._stieltjes(w)
+        h, _, phi, _ = self.sums(d)
+        r1 = np.abs(phi - q * (1.0 - w * G)) / (np.abs(phi) + q * (1.0 + np.abs(w * G)))
+        r2 = np.abs(w * h - x) / (np.abs(w * h) + x)
+        return w, d, G, np.maximum(r1, r2)
+
+
+def _correlated_edges(parent, mp):
+    """Support edges of ``parent (x) W_B``: the critical values of the real map ``x(w)``.
+
+    Upper edge: the minimum of ``x(w)`` for ``w`` above the parent's support (principal
+    branch). Lower edge: the maximum of ``x(w)`` on the part of ``(0, lo)`` where
+    ``tau < 1`` (``q < 1``), or on the part of ``(-inf, 0)`` where ``tau > 1`` (``q > 1``,
+    left branch: T < N, the nonzero eigenvalues).
+    """
+    from scipy.optimize import brentq
+
+    lo_p, hi_p = parent.support()
+    _, hi = _edge_search(parent, mp, hi_p * (1 + np.logspace(-12, 4, 97)))
+
+    def tau_minus_1(wr):
+        G = parent._stieltjes(np.array([wr], dtype=complex)).real[0]
+        return mp.q * (1.0 - wr * G) - 1.0
+
+    if mp.q < 1:
+        w1 = lo_p * (1 - 1e-12)
+        if tau_minus_1(w1) > 0:
+            w1 = brentq(tau_minus_1, 0.0, w1, xtol=1e-15 * lo_p, rtol=1e-14)
+        grid = np.concatenate([w1 * (1 - np.logspace(-12, 0, 97)[:-1]),
+                               w1 * np.logspace(-3, -14, 45)])
+    else:
+        # tau rises from 0 (w -> -inf) to q > 1 (w -> 0-): find where it crosses 1
+        a = -lo_p
+        while tau_minus_1(a) > 0:
+            a *= 4.0
+        w1 = brentq(tau_minus_1, a, -1e-300, xtol=1e-15 * abs(a), rtol=1e-14)
+        grid = w1 * np.concatenate([1 - np.logspace(-12, 0, 97)[:-1], np.logspace(-3, -14, 45)])
+    _, lo = _edge_search(parent, mp, grid)
+    if not (0 < lo < hi):
+        raise ConvergenceError(f"correlated-sample spectrum has an invalid support [{lo}, {hi}]")
+    return lo, hi
 
 
 # ----------------------------------------------------------------------------------------
