@@ -9,6 +9,7 @@ __all__ = [
     "NeurospecError",
     "LoaderError",
     "FileFormatError",
+    "UnsafeFileError",
     "NoDataError",
     "AmbiguousSourceError",
     "DataValueError",
@@ -31,6 +32,10 @@ class LoaderError(NeurospecError):
 
 class FileFormatError(LoaderError):
     """The file's suffix or internal layout is not one neurospec reads."""
+
+
+class UnsafeFileError(LoaderError):
+    """A file (e.g. a pickled ``.npy``) holds objects whose loading could run code; refused."""
 
 
 class NoDataError(LoaderError):

@@ -13,6 +13,9 @@ suffix                    options (besides ``bin_size``, ``time_range``, ``orien
 ``.csv``                  ``time_column``, ``header``, ``sep``, ``t_start``, ``unit_ids``
 ``.h5`` / ``.hdf5``       ``dataset`` (path inside the file), ``t_start``, ``unit_ids``
 ``.mat``                  ``variable``, ``t_start``, ``unit_ids`` (v7.3 files are read with h5py)
+suite2p folder            ``signal`` ("F" | "spks"), ``neuropil``, ``cells``, ``iscell_threshold``,
+                          ``planes``, ``drop_constant`` (see :func:`neurospec.io.suite2p.load_suite2p`;
+                          no ``orientation``: suite2p's ROIs x frames is known)
 ========================  =====================================================================
 
 ``bin_size`` is in seconds. For spike times (NWB Units) it is the bin width of the counts and is
@@ -56,7 +59,14 @@ def _check_path(path):
     if not p.exists():
         raise LoaderError(f"{p}: no such file; check the path (relative paths start at {Path.cwd()}).")
     if p.is_dir():
-        raise LoaderError(f"{p}: is a directory; give the path of a data file inside it.")
+        from .suite2p import is_suite2p_folder
+
+        if is_suite2p_folder(p):
+            return p, "suite2p"
+        raise LoaderError(
+            f"{p}: is a directory but not a suite2p output (no F.npy / spks.npy, no planeK/ "
+            "folders); give the path of a data file inside it, or a suite2p/ or suite2p/planeK/ "
+            "folder.")
     suffix = p.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise FileFormatError(
@@ -68,6 +78,10 @@ def _check_path(path):
 
 
 def _opener(suffix):
+    if suffix == "suite2p":
+        from .suite2p import open_suite2p
+
+        return open_suite2p
     if suffix == ".nwb":
         from .nwb import open_nwb
 
@@ -78,15 +92,20 @@ def _opener(suffix):
 def _check_options(func, options, path, suffix):
     allowed = [n for n, prm in inspect.signature(func).parameters.items()
                if prm.kind == prm.KEYWORD_ONLY]
-    if suffix != ".nwb":  # array options apply to one suffix each
+    if suffix not in (".nwb", "suite2p"):  # array options apply to one suffix each
         per_suffix = {"key": (".npz",), "dataset": (".h5", ".hdf5"), "variable": (".mat",),
                       "time_column": (".csv",), "header": (".csv",), "sep": (".csv",)}
         allowed = [n for n in allowed if suffix in per_suffix.get(n, (suffix,))]
     unknown = sorted(set(options) - set(allowed))
+    if suffix == "suite2p" and "orientation" in unknown:
+        raise LoaderError(
+            f"{path}: orientation does not apply to a suite2p folder: suite2p saves ROIs x "
+            "frames and neurospec reads it as such. Leave orientation (--orientation) unset.")
     if unknown:
         raise LoaderError(
             f"{path}: option{'s' if len(unknown) > 1 else ''} {', '.join(unknown)} do not apply to "
-            f"{suffix} files; options for {suffix} are: {', '.join(allowed)}."
+            f"{suffix} {'folders' if suffix == 'suite2p' else 'files'}; options for {suffix} "
+            f"are: {', '.join(allowed)}."
         )
 
 
@@ -127,7 +146,8 @@ def load(path, **options):
     Parameters
     ----------
     path : str or Path
-        ``.nwb``, ``.npy``, ``.npz``, ``.csv``, ``.h5``/``.hdf5`` or ``.mat``.
+        ``.nwb``, ``.npy``, ``.npz``, ``.csv``, ``.h5``/``.hdf5`` or ``.mat``, or a suite2p
+        output folder (``suite2p/`` or ``suite2p/planeK/``).
     bin_size : float
         Seconds. NWB spike times: bin width (required). Arrays: seconds per row (required; a CSV
         ``time_column`` can supply it). NWB series: optional coarser bin, a whole multiple of the
@@ -173,6 +193,10 @@ def describe(path):
         :func:`neurospec.io.arrays.describe_array` (arrays / datasets / variables with shapes).
     """
     p, suffix = _check_path(path)
+    if suffix == "suite2p":
+        from .suite2p import describe_suite2p
+
+        return describe_suite2p(p)
     if suffix == ".nwb":
         from .nwb import describe_nwb
 
@@ -188,6 +212,23 @@ def format_description(desc, max_units=50):
     """Render :func:`describe`'s dict as readable text (what ``neurospec info`` prints)."""
     lines = []
     path = desc["path"]
+    if desc["format"] == "suite2p":
+        lines.append(f"{path}: suite2p output, {len(desc['planes'])} plane(s)")
+        for pl in desc["planes"]:
+            fs = pl.get("fs")
+            c = pl.get("neuropil_coefficient")
+            lines.append(
+                f"  {pl['folder']}: {pl['n_rois']} ROIs x {pl['n_frames']} frames, "
+                f"{'?' if pl['n_cells'] is None else pl['n_cells']} labelled cells, frame rate "
+                f"{'unknown (no ops.npy/settings.npy)' if fs is None else f'{fs:g} Hz'}, "
+                f"neuropil coefficient {'not stored (0.7 used)' if c is None else f'{c:g}'}")
+            lines.append(f"    files: {', '.join(pl['files'])}")
+        for n in desc.get("notes", []):
+            lines.append(f"  note: {n}")
+        need_bin = any(pl.get("fs") is None for pl in desc["planes"])
+        lines.append("Load with: neurospec.load(path" + (", bin_size=<seconds per frame>" if need_bin
+                                                        else "") + ")  # cells only, F - c*Fneu")
+        return "\n".join(lines)
     if desc["format"] != "nwb":
         lines.append(f"{path}: {desc['format']} file")
         if not desc["arrays"]:

@@ -40,6 +40,7 @@ __all__ = [
     "open_array",
     "load_array",
     "describe_array",
+    "OrientationWarning",
 ]
 
 ARRAY_SUFFIXES = (".npy", ".npz", ".csv", ".h5", ".hdf5", ".mat")
@@ -55,6 +56,9 @@ _CHUNK_BYTES = 32 * 2**20
 _T_MAX_ROWS = 500
 _T_MIN_COLS = 2000
 _T_RATIO = 10
+# A milder sign, warned about (never refused): the first axis is at least _W_RATIO times
+# shorter than the second, i.e. under a quarter as many time bins as neurons.
+_W_RATIO = 4
 
 _TIME_COLUMN_NAMES = {"t", "time", "times", "timestamp", "timestamps", "time_s", "time (s)", "seconds"}
 
@@ -385,7 +389,19 @@ def _require_bin_size(bin_size, name, what="row"):
     return check_bin_size(bin_size, name)
 
 
+class OrientationWarning(UserWarning):
+    """An array file may be stored neurons x time: its first axis is much shorter than its second."""
+
+
+def _norm_orientation(orientation):
+    """Accept the command-line spelling too ("neurons-by-time" -> "neurons_by_time")."""
+    if isinstance(orientation, str):
+        return orientation.strip().lower().replace("-", "_")
+    return orientation
+
+
 def _check_orientation(orientation):
+    orientation = _norm_orientation(orientation)
     if orientation is not None and orientation not in ORIENTATIONS:
         raise ShapeError(
             f"orientation must be one of {', '.join(repr(o) for o in ORIENTATIONS)}, got {orientation!r}."
@@ -413,6 +429,7 @@ def resolve_orientation(shape, orientation, name, steps=None):
     bool
         Whether to transpose.
     """
+    orientation = _norm_orientation(orientation)
     _check_orientation(orientation)
     shape = tuple(int(s) for s in shape)
     if len(shape) == 1:
@@ -444,10 +461,26 @@ def resolve_orientation(shape, orientation, name, steps=None):
         raise ShapeError(
             f"{name}: the array has shape {shape} (rows x columns), which looks transposed: "
             f"neurospec reads rows as time bins and columns as neurons, and {rows} time bins of "
-            f"{cols} neurons is unusual. If rows are neurons, pass orientation='neurons_by_time'; "
-            "if the shape is right, pass orientation='time_by_neurons'."
+            f"{cols} neurons is unusual. If rows are neurons, pass orientation='neurons_by_time' "
+            "(`--orientation neurons-by-time`); if the shape is right, pass "
+            "orientation='time_by_neurons'."
         )
     return False
+
+
+def _warn_if_short_first_axis(shape, orientation, name):
+    """Warn when a stored matrix read as time x neurons has far fewer rows than columns."""
+    rows, cols = (int(s) for s in shape)
+    if orientation is None and cols >= _W_RATIO * rows:
+        import warnings
+
+        warnings.warn(
+            f"{name}: read as {rows} time samples x {cols} neurons (shape {tuple(shape)}, rows = "
+            f"time): the first axis is {cols / rows:.1f}x shorter than the second, as when a file "
+            "is stored neurons x time (suite2p's F.npy is ROIs x frames). If rows are neurons, "
+            "pass orientation='neurons_by_time' (`--orientation neurons-by-time`); if the shape "
+            "is right, pass orientation='time_by_neurons' to silence this warning.",
+            OrientationWarning, stacklevel=4)
 
 
 def rows_for_time_range(n_rows, bin_size, t_start, time_range, name):
@@ -516,6 +549,8 @@ def _finish(path, source, bin_size, *, orientation, time_range, t_start, unit_id
     """Common tail of the array openers: orientation, time window, ids, meta."""
     try:
         transpose = resolve_orientation(source.shape, orientation, name, steps)
+        if len(source.shape) == 2 and not transpose:
+            _warn_if_short_first_axis(source.shape, _norm_orientation(orientation), name)
         n_time = source.shape[1] if transpose else source.shape[0]
         n_cols = source.shape[0] if transpose else source.shape[1]
         if transpose:
@@ -708,6 +743,8 @@ def _open_hdf5(path, *, dataset=None, bin_size, orientation, time_range, t_start
             if ds.ndim == 2:
                 # MATLAB (rows, cols) == h5py (cols, rows): swap the requested orientation
                 transpose = resolve_orientation(shapes[chosen], orientation, sname, steps)
+                if not transpose:
+                    _warn_if_short_first_axis(shapes[chosen], _norm_orientation(orientation), sname)
                 orient = "time_by_neurons" if transpose else "neurons_by_time"
                 return _finish(path, ds, bin_size, orientation=orient, time_range=time_range,
                                t_start=t_start, unit_ids=unit_ids, name=sname, steps=steps,
@@ -790,6 +827,7 @@ def open_array(path, *, bin_size=None, orientation=None, time_range=None, t_star
     suffix = path.suffix.lower()
     if suffix not in ARRAY_SUFFIXES:
         raise FileFormatError(f"{name}: not an array file ({', '.join(ARRAY_SUFFIXES)}).")
+    orientation = _norm_orientation(orientation)
     _check_orientation(orientation)
     if suffix != ".csv":
         bin_size = _require_bin_size(bin_size, name)
