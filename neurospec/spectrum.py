@@ -50,6 +50,7 @@ __all__ = [
     "unbiased_trace_moments",
     "effective_sample_size",
     "effective_sample_size_excluding",
+    "temporal_spectrum",
     "SpectrumWarning",
 ]
 
@@ -591,7 +592,12 @@ class CovarianceSpectrum(BaseEstimator):
         Degrees of freedom used by the correction (``n_samples_eff_ * (n - 1) / n`` when
         centred, which is ``n - 1`` for independent samples).
     alpha_ : float
-        ``n_features_in_ / n_samples_eff_``.
+        ``n_features_in_ / n_dof_``: the ratio of neurons to effective degrees of freedom
+        (what :class:`~neurospec.GainFit` calls ``alpha_eff_``).
+    temporal_spectrum_ : TemporalSpectrum
+        Eigenvalues of the temporal correlation of the (windowed, centred) samples,
+        estimated from ``autocorrelation_`` (:func:`temporal_spectrum`): what the fit's
+        forward model uses for temporally correlated samples.
     autocorrelation_ : ndarray, shape (n_lags + 1,)
         Population-averaged normalised autocorrelation ``tr C(k) / tr C(0)`` (lags in
         windows).
@@ -931,7 +937,8 @@ class CovarianceSpectrum(BaseEstimator):
             and n_rows // W < n_features
         )
         folds, n_features, windows, n_read = self._accumulate(
-            kind, data, n_rows, n_features, name, gram=not use_gram, keep_windows=use_gram
+            kind, data, n_rows, n_features, name, gram=not use_gram, keep_windows=use_gram,
+            per_neuron=self.kind == "correlation",
         )
         total = folds[0]
         for f in folds[1:]:
@@ -951,8 +958,10 @@ class CovarianceSpectrum(BaseEstimator):
         self.dimension_ = res["pr_corrected"]
         self.n_samples_eff_ = res["n_samples_eff"]
         self.n_dof_ = res["n_dof"]
-        self.alpha_ = n_features / res["n_samples_eff"]
+        self.alpha_ = n_features / res["n_dof"]
         self.autocorrelation_ = res["autocorrelation"]
+        self.temporal_spectrum_ = temporal_spectrum(
+            res["autocorrelation"], total.n, res["acf_window"], center=self.center)
         self.integrated_time_ = res["integrated_time"]
         self.autocorrelation_window_ = res["acf_window"]
         meta.update(window=W, n_windows=total.n, solver="gram" if use_gram else "covariance",
@@ -971,6 +980,51 @@ class CovarianceSpectrum(BaseEstimator):
             f"participation ratio raw {self.participation_ratio_:.3f}, corrected "
             f"({self.correction}) {self.participation_ratio_corrected_:.3f}",
         ])
+
+
+def temporal_spectrum(autocorrelation, n_samples, acf_window, center=True):
+    """The temporal spectrum of the samples, estimated from their autocorrelation.
+
+    The correlogram of ``autocorrelation`` up to lag ``M = 2 * acf_window`` (flat-top
+    taper, :meth:`~neurospec.theory.temporal.TemporalSpectrum.from_autocorrelation`) sampled
+    at the Fourier frequencies of ``n_samples``. When the excess ``E[b^2] - 1``, after
+    removing the ``1 / n`` noise floor that every estimated ``rho_k^2`` carries, is below
+    1 % (a change of ``alpha`` below 1 %), the samples are treated as independent (white).
+
+    Parameters
+    ----------
+    autocorrelation : ndarray, shape (n_lags + 1,)
+        Normalised autocorrelation, lag 0 first.
+    n_samples : int
+        Number of (windowed) samples.
+    acf_window : int
+        Sokal's window (last lag that carries signal).
+    center : bool
+        Whether the mean was subtracted (drops the zero frequency: ``n_samples - 1`` values).
+
+    Returns
+    -------
+    TemporalSpectrum
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ts = temporal_spectrum(0.8 ** np.arange(100), 4000, 30)
+    >>> round(ts.second_moment(), 2)  # (1 + a^2) / (1 - a^2) = 4.56 for AR(1)
+    4.55
+    """
+    from .theory.temporal import TemporalSpectrum
+
+    rho = np.asarray(autocorrelation, dtype=float)
+    n = int(n_samples)
+    n_out = n - 1 if center else n
+    M = int(min(max(2 * int(acf_window), 4), rho.size - 1, n - 1))
+    if M < 1:
+        return TemporalSpectrum.white(max(n_out, 1))
+    excess = 2.0 * float(np.sum(rho[1 : M + 1] ** 2 - 1.0 / n))
+    if excess < 0.01:
+        return TemporalSpectrum.white(n_out)
+    return TemporalSpectrum.from_autocorrelation(rho, n, center=center, max_lag=M)
 
 
 # --------------------------------------------------------------------------- spectra from moments
@@ -1043,7 +1097,14 @@ def _spectrum(est, total, folds, idx, windows=None, name="X", release=False, cac
     # --- autocorrelation and effective sample size
     lags = total.centred_lag_sums()
     if total.per_neuron:
-        lags = lags.sum(axis=1) if idx is None else lags[:, idx].sum(axis=1)
+        lags = lags if idx is None else lags[:, idx]
+        if est.kind == "correlation":
+            # a correlation matrix weighs every neuron equally: the autocorrelation of the
+            # standardised activity (a few slow, high-variance neurons must not set n_eff)
+            var = lags[0]
+            lags = (lags / np.where(var > 0, var, 1.0)).sum(axis=1) * float(np.mean(var))
+        else:
+            lags = lags.sum(axis=1)
     rho = lags / lags[0] if lags[0] > 0 else np.r_[1.0, np.zeros(lags.size - 1)]
     tau, m, reached = _sokal_window(rho**2, n)
     if not reached and est.n_samples_eff == "auto":
@@ -1103,6 +1164,14 @@ def _spectrum(est, total, folds, idx, windows=None, name="X", release=False, cac
         pr_corr = participation_ratio(lam_cv[d:])
     else:
         pr_corr = _corrected_pr(est, kept, lam, s4, n_features, n_dof, name)
+    if np.isfinite(pr_corr) and pr_corr > n_features * (1 + 1e-9):
+        warnings.warn(
+            f"{name}: the bias-corrected participation ratio {pr_corr:.1f} exceeds the number "
+            f"of neurons {n_features}: the finite-sample correction over-corrects (the "
+            "effective sample size is too small, e.g. autocorrelated neurons with unequal time "
+            "constants). Read it as 'close to N' (nearly independent neurons) and check "
+            "n_samples_eff_.", SpectrumWarning, stacklevel=4,
+        )
     return dict(
         covariance=cov, eigenvalues=lam, eigenvalues_cv=lam_cv, normalized=normalized, pr=pr,
         pr_corrected=pr_corr, n_samples_eff=n_eff, n_dof=n_dof, autocorrelation=rho,

@@ -106,7 +106,7 @@ def test_fit_returns_self_and_attributes():
     np.testing.assert_allclose(est.normalized_, est.eigenvalues_[2:] / est.eigenvalues_[2:].mean())
     assert est.participation_ratio_ == pytest.approx(participation_ratio(est.eigenvalues_[2:]))
     assert est.dimension_ == est.participation_ratio_corrected_
-    assert est.alpha_ == pytest.approx(12 / est.n_samples_eff_)
+    assert est.alpha_ == pytest.approx(12 / est.n_dof_)
     np.testing.assert_allclose(est.mean_, X.mean(axis=0), atol=1e-12)
     np.testing.assert_allclose(est.covariance_, np.cov(X, rowvar=False), atol=1e-12)
     assert est.eigenvalues_cv_ is None

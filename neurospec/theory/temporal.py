@@ -205,7 +205,7 @@ class TemporalSpectrum:
         seq[T - M :] += coef[::-1]
         full = np.fft.fft(seq).real
         j = np.arange(1 if center else 0, T)
-        return cls(full[j])
+        return cls(np.maximum(full[j], 0.0))  # floored at 1e-4 of the mean by __init__
 
     # -- properties ------------------------------------------------------------------------
     def moment(self, order):
