@@ -18,7 +18,8 @@ import sys
 from .errors import NeurospecError
 
 __all__ = ["main", "build_parser", "SUBCOMMANDS", "cmd_info", "cmd_fit", "cmd_simulate", "cmd_demo",
-           "run_fit", "format_fit_report", "samples_dir"]
+           "run_fit", "run_batch", "format_fit_report", "format_batch", "batch_figure",
+           "BATCH_COLUMNS", "samples_dir"]
 
 EXIT_OK = 0
 EXIT_ERROR = 2  # bad input (the same code argparse uses for a bad option)
@@ -111,9 +112,149 @@ def _known_g_eff(truth):
     return None, None
 
 
+# ------------------------------------------------------------------ inputs and preprocessing
+_SUITE2P_OPTIONS = ("cells", "iscell_threshold", "signal", "neuropil")
+
+
+def _is_suite2p(path):
+    from pathlib import Path
+
+    from .io.suite2p import is_suite2p_folder
+
+    try:
+        return Path(str(path)).is_dir() and is_suite2p_folder(path)
+    except OSError:
+        return False
+
+
+def _input_options(path, notes, *, orientation=None, **suite2p):
+    """Loader options that apply to this input; the others are named in a note."""
+    s2p = _is_suite2p(path)
+    given = {k: v for k, v in suite2p.items() if v is not None}
+    out = {}
+    if s2p:
+        out.update(given)
+        if orientation is not None:
+            notes.append(f"--orientation {orientation} not used: a suite2p folder is ROIs x "
+                         "frames by construction")
+    else:
+        if given:
+            flags = ", ".join("--" + k.replace("_", "-") for k in given)
+            notes.append(f"{flags} not used: {path} is not a suite2p folder")
+        is_nwb = str(path).lower().endswith(".nwb")
+        if orientation is not None:
+            if is_nwb:
+                notes.append(f"--orientation {orientation} not used: NWB series are stored time "
+                             "first by the NWB standard")
+            else:
+                out["orientation"] = orientation
+    return out
+
+
+def _loader_notes(rec):
+    """What the loader chose that a reader of the report must know (suite2p folders)."""
+    s2p = rec.meta.get("suite2p")
+    if not s2p:
+        return []
+    notes = []
+    cells = "; ".join(p["cell_selection"] for p in s2p["planes"])
+    n_const_file = s2p.get("n_constant_rois_in_file", 0)
+    n_sel_const = s2p["n_constant_dropped"]
+    notes.append(f"suite2p: {cells}; {n_const_file} of the {s2p['n_rois']} ROIs in the file are "
+                 "constant (all-equal traces), "
+                 + (f"{n_sel_const} of them selected and dropped" if n_sel_const
+                    else "none of them selected"))
+    if s2p.get("frame_rate_hz"):
+        notes.append(f"frame rate {s2p['frame_rate_hz']:g} Hz from the suite2p settings")
+    else:
+        notes.append("frame rate not in the folder (no ops.npy/settings.npy): bin size "
+                     f"{rec.bin_size:g} s as given; check it is 1 / frame rate")
+    for text in rec.meta.get("notes", []):
+        if "no ops.npy" in text and not s2p.get("frame_rate_hz"):
+            continue  # said above
+        notes.append(f"suite2p: {text}")
+    return notes
+
+
+def _conditions_for(rec, path, spec):
+    """Condition labels per sample from --conditions (a file, or a column of NWB trials)."""
+    from pathlib import Path
+
+    from .errors import LoaderError
+    from .preprocess import read_conditions, trial_conditions
+
+    if spec is None or not isinstance(spec, (str, Path)):
+        return spec, None
+    p = Path(str(spec))
+    if p.is_file():
+        return read_conditions(p), f"condition labels from {p}"
+    if str(path).lower().endswith(".nwb"):
+        labels = trial_conditions(rec, path, str(spec), time_locked=True)
+        return labels, (f"conditions: trials column {spec!r} x bin within the trial (stimulus-"
+                        "locked means); bins between trials are one more condition")
+    raise LoaderError(f"--conditions {spec}: no such file, and {path} is not an NWB file with a "
+                      "trials table; give a .npy/.csv/.txt file with one label per time bin.")
+
+
+def _preprocess(rec, path, prep, notes):
+    """The default pipeline: constant neurons always dropped; optional drift, conditions, z-score."""
+    from .preprocess import preprocess
+
+    labels, text = _conditions_for(rec, path, prep.get("conditions"))
+    if text:
+        notes.append(text)
+    n_before = rec.n_neurons
+    rec = preprocess(rec, detrend=prep.get("detrend"), zscore=bool(prep.get("zscore")),
+                     conditions=labels)
+    dropped = n_before - rec.n_neurons
+    if dropped:
+        notes.append(f"dropped {dropped} constant neurons (never fitted)")
+    if rec.meta.get("dof_removed"):
+        notes.append(f"condition means removed {rec.meta['dof_removed']} of {rec.n_samples} "
+                     "degrees of freedom (the effective sample size does not subtract them)")
+    return rec
+
+
+def _check_window_against_cutoff(w, bin_size, cutoff, notes):
+    import warnings
+
+    if cutoff is None or not w:
+        return
+    window = w * bin_size
+    if window > cutoff / 10:
+        warnings.warn(f"--window {window:g} s is longer than a tenth of the --detrend cutoff "
+                      f"{cutoff:g} s: the high-pass filter removes about {min(1, 2 * window / cutoff):.0%} "
+                      "of what such windows measure and biases g_eff low; use a longer cutoff or "
+                      "shorter windows.", UserWarning, stacklevel=2)
+
+
+def _n_constant_dropped(rec):
+    n = 0
+    for step in rec.meta.get("pipeline", []):
+        if step.get("step") == "DropConstant":
+            n += int(step.get("n_dropped", 0))
+    s2p = rec.meta.get("suite2p") or {}
+    return n + int(s2p.get("n_constant_dropped", 0))
+
+
+def _suite2p_summary(rec):
+    s2p = rec.meta.get("suite2p")
+    if not s2p:
+        return None
+    keep = ("signal", "n_rois", "n_selected", "n_constant_rois_in_file", "n_constant_dropped",
+            "frame_rate_hz", "frame_rate_source", "frames_per_bin")
+    out = {k: s2p.get(k) for k in keep}
+    out["planes"] = [{k: p.get(k) for k in ("plane", "cell_selection", "neuropil_coefficient",
+                                           "neuropil_source", "settings_files")}
+                     for p in s2p["planes"]]
+    return out
+
+
 def run_fit(path, *, source=None, bin_size=None, window=None, fraction=None,
             kind="covariance", n_boot=200, seed=0, ci=0.9, out=None, figure=True,
-            load_options=None, ladder=False, cli=False):
+            load_options=None, ladder=False, cli=False, orientation=None, cells=None,
+            iscell_threshold=None, signal=None, neuropil=None, detrend=None, zscore=False,
+            conditions=None, model="iid", drop_top="auto"):
     """Load, estimate, fit: the ``neurospec fit`` pipeline as a function.
 
     Parameters
@@ -149,6 +290,26 @@ def run_fit(path, *, source=None, bin_size=None, window=None, fraction=None,
     cli : bool
         Collect warnings into the report only (the command line prints them itself); otherwise
         they are also re-issued as Python warnings.
+    orientation : {None, "time_by_neurons", "neurons_by_time", "auto"}
+        Layout of an array file (see :func:`neurospec.load`); not used for suite2p folders or NWB.
+    cells, iscell_threshold, signal, neuropil
+        suite2p folders only (see :func:`neurospec.io.suite2p.load_suite2p`): labelled cells
+        only (``cells=True``, the loader's default) or every ROI; a cell-probability threshold;
+        ``"F"`` (``F - c*Fneu``) or ``"spks"``; the neuropil coefficient ``c``.
+    detrend : float, optional
+        High-pass cutoff in seconds (:class:`neurospec.preprocess.HighPass`) against slow drift
+        and photobleaching.
+    zscore : bool
+        Z-score each neuron (:class:`neurospec.preprocess.ZScore`).
+    conditions : str, Path, array_like or DataFrame, optional
+        Subtract condition means (noise covariance,
+        :class:`neurospec.preprocess.SubtractConditionMeans`): labels per sample, a file of them
+        (:func:`neurospec.preprocess.read_conditions`) or, for an NWB input, the name of a
+        column of its trials table (stimulus-locked means, :func:`~neurospec.preprocess.trial_conditions`).
+    model : {"iid", "reciprocal"}
+        Couplings of the fitted model (:class:`~neurospec.GainFit`).
+    drop_top : "auto" or int
+        Top eigenvalues left out of the fit (:class:`~neurospec.GainFit`).
 
     Returns
     -------
@@ -168,10 +329,15 @@ def run_fit(path, *, source=None, bin_size=None, window=None, fraction=None,
         options["source"] = source
     if bin_size is not None:
         options["bin_size"] = bin_size
+    prep = {"detrend": detrend, "zscore": zscore, "conditions": conditions, "model": model,
+            "drop_top": drop_top, "notes": []}
+    options.update(_input_options(path, prep["notes"], orientation=orientation, cells=cells,
+                                  iscell_threshold=iscell_threshold, signal=signal,
+                                  neuropil=neuropil))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         report, fit = _run_fit(path, options, window, fraction, kind, n_boot, seed, ci, out,
-                               figure, ladder, __version__)
+                               figure, ladder, __version__, prep=prep)
     seen = []
     for w in caught:
         text = " ".join(str(w.message).split())
@@ -187,27 +353,29 @@ def run_fit(path, *, source=None, bin_size=None, window=None, fraction=None,
 
 
 def _run_fit(path, options, window, fraction, kind, n_boot, seed, ci, out, figure, ladder,
-             __version__):
+             __version__, prep=None):
     from pathlib import Path
 
     from .io import load
 
+    prep = prep or {}
     rec = load(path, **options)
-    notes = []
+    notes = list(prep.get("notes", []))
+    notes += _loader_notes(rec)
     recommended = rec.meta.get("recommended") or {}
     if window is None and isinstance(recommended.get("window"), (int, float)):
         window = float(recommended["window"])
         notes.append(f"window {window:g} s taken from the file's metadata (recommended)")
-    n_before = rec.n_neurons
-    rec = rec.drop_silent()
-    if rec.n_neurons < n_before:
-        notes.append(f"dropped {n_before - rec.n_neurons} silent/constant neurons")
+    rec = _preprocess(rec, path, prep, notes)
     w = _window_samples(window, rec.bin_size)
+    _check_window_against_cutoff(w, rec.bin_size, prep.get("detrend"), notes)
     from .fit import GainFit
     from .spectrum import CovarianceSpectrum
 
     spec = CovarianceSpectrum(kind=kind, window=w).fit(rec)
-    fit = GainFit(fraction=fraction, ci=ci, n_boot=n_boot, random_state=seed).fit(spec)
+    fit = GainFit(fraction=fraction, ci=ci, n_boot=n_boot, random_state=seed,
+                  model=prep.get("model") or "iid",
+                  drop_top=prep.get("drop_top", "auto")).fit(spec)
 
     if w is None:
         notes.append("no --window: the covariance of single bins is the zero-frequency one only "
@@ -222,7 +390,7 @@ def _run_fit(path, options, window, fraction, kind, n_boot, seed, ci, out, figur
         ladder_report = {"converged": table.attrs.get("converged"),
                          "message": table.attrs.get("message"),
                          "rows": table.to_dict(orient="records")}
-    ci_lo, ci_hi = (float(v) for v in fit.g_eff_ci_)
+    ci_lo, ci_hi = (float(v) for v in fit.g_eff_ci_)  # NaN without a bootstrap (n_boot=0)
     truth = _ground_truth(rec.meta)
     truth_key, truth_value = _known_g_eff(truth)
     n_eff = float(spec.n_samples_eff_)
@@ -264,10 +432,15 @@ def _run_fit(path, options, window, fraction, kind, n_boot, seed, ci, out, figur
         "predicted_pr_per_neuron": float((1.0 - fit.g_eff_**2) ** 2),
         "ground_truth": truth,
         "known_g_eff": truth_value,
-        "known_g_eff_in_ci": None if truth_value is None else bool(ci_lo <= truth_value <= ci_hi),
+        "known_g_eff_in_ci": (None if truth_value is None or not (ci_lo <= ci_hi)
+                              else bool(ci_lo <= truth_value <= ci_hi)),
         "window_ladder": ladder_report,
         "notes": notes,
         "preprocessing": list(rec.meta.get("preprocessing", [])),
+        "pipeline": list(rec.meta.get("pipeline", [])),
+        "drop_top": prep.get("drop_top", "auto"),
+        "n_constant_dropped": _n_constant_dropped(rec),
+        "suite2p": _suite2p_summary(rec),
         "outputs": {},
     }
     if out is not None:
@@ -315,6 +488,25 @@ def _comparison_text(report):
     return f"{text} -> {verdict}"
 
 
+def _num(value, spec=".3f"):
+    """A number for the table, or '-' where the report holds none (NaN became null)."""
+    return "-" if value is None else format(value, spec)
+
+
+def _g_eff_text(r):
+    """The g_eff row: estimate with interval, or a point estimate that says it has none."""
+    lo, hi = (r.get("g_eff_ci") or [None, None])[:2]
+    context = (f"{r['covariance_kind']}, {r['model']} model"
+               + (f", fraction {r['fraction']:g}" if r.get("fraction") else ""))
+    if r.get("g_eff") is None:
+        return f"- (no estimate; {context})"
+    if lo is None or hi is None:
+        why = ("--n-boot 0: no bootstrap" if not r.get("n_boot") else "the bootstrap gave none")
+        return f"{r['g_eff']:.3f}  point estimate, no interval ({why}; {context})"
+    return (f"{r['g_eff']:.3f}  [{lo:.3f}, {hi:.3f}] {100 * r['ci_level']:.0f}% CI  "
+            f"(s.e. {_num(r.get('g_eff_stderr'))}; {context})")
+
+
 def format_fit_report(report):
     """The summary table ``neurospec fit`` prints (str)."""
     r = report
@@ -332,13 +524,14 @@ def format_fit_report(report):
         ("participation ratio", f"raw {r['participation_ratio']:.2f}, corrected "
                                 f"{r['participation_ratio_corrected']:.2f}  (PR/N corrected "
                                 f"{r['participation_ratio_corrected'] / r['n_neurons']:.3f})"),
-        ("g_eff", f"{r['g_eff']:.3f}  [{r['g_eff_ci'][0]:.3f}, {r['g_eff_ci'][1]:.3f}] "
-                  f"{100 * r['ci_level']:.0f}% CI  (s.e. {r['g_eff_stderr']:.3f}; "
-                  f"{r['covariance_kind']}, {r['model']} model"
-                  + (f", fraction {r['fraction']:g}" if r.get("fraction") else "") + ")"),
+        ("g_eff", _g_eff_text(r)),
         ("model comparison", _comparison_text(r)),
-        ("dropped top modes", f"{r['n_dropped']}"),
+        ("dropped top modes", f"{r['n_dropped']}"
+                              + (f" (--drop-top {r['drop_top']})" if r.get("drop_top") not in
+                                 (None, "auto") else "")),
     ]
+    for step in r.get("preprocessing", []):
+        rows.append(("preprocessing", str(step)))
     truth = r.get("ground_truth")
     if truth:
         parts = [f"{k} = {truth[k]:g}" for k in ("g", "sigma") if isinstance(truth.get(k), (int, float))]
@@ -359,7 +552,7 @@ def format_fit_report(report):
             ws = row.get("window_s")
             ws = row["window"] if ws is None else ws
             rows.append(("", f"{ws:>10g}  {row['n_windows']:>7d}  {row['alpha']:5.2f}   "
-                             f"{row['g_eff']:.3f} +- {row['stderr']:.3f}"))
+                             f"{_num(row['g_eff'])} +- {_num(row['stderr'])}"))
         if lad.get("message"):
             rows.append(("", str(lad["message"])))
     for note in r.get("notes", []):
@@ -377,13 +570,194 @@ def _print_warnings(report):
         print(f"neurospec: warning: {text}", file=sys.stderr)
 
 
-def cmd_fit(args) -> int:
-    """``neurospec fit PATH``: estimate the spectrum, fit g_eff, print and save the report."""
-    report, _ = run_fit(
-        args.path, source=args.source, bin_size=args.bin_size, window=args.window,
-        fraction=args.fraction, kind=args.kind, n_boot=args.n_boot, seed=args.seed, ci=args.ci,
-        out=args.out, figure=not args.no_figure, ladder=args.ladder, cli=True,
+def _fit_kwargs(args):
+    """run_fit keyword arguments from the parsed ``neurospec fit`` options (not out/figure)."""
+    cells = getattr(args, "cells", None)
+    return dict(
+        source=args.source, bin_size=args.bin_size, window=args.window, fraction=args.fraction,
+        kind=args.kind, n_boot=args.n_boot, seed=args.seed, ci=args.ci, ladder=args.ladder,
+        orientation=getattr(args, "orientation", None),
+        cells=None if cells is None else cells == "labelled",
+        iscell_threshold=getattr(args, "iscell_threshold", None),
+        signal=getattr(args, "signal", None), neuropil=getattr(args, "neuropil", None),
+        detrend=getattr(args, "detrend", None), zscore=getattr(args, "zscore", False),
+        conditions=getattr(args, "conditions", None), model=getattr(args, "model", "iid"),
+        drop_top=getattr(args, "drop_top", "auto"),
     )
+
+
+def _slug(path, taken):
+    """A folder name for one recording's outputs in a batch (unique within ``taken``)."""
+    import re
+    from pathlib import Path
+
+    p = Path(str(path))
+    parts = [p.parent.name, p.name] if p.is_dir() and re.fullmatch(r"plane\d+", p.name) else [p.stem]
+    base = re.sub(r"[^A-Za-z0-9_.-]+", "_", "_".join(x for x in parts if x)) or "recording"
+    name, k = base, 2
+    while name in taken:
+        name, k = f"{base}_{k}", k + 1
+    taken.add(name)
+    return name
+
+
+#: columns of the batch table (summary.csv), in order
+BATCH_COLUMNS = [
+    "file", "status", "n_neurons", "n_samples", "bin_size_s", "window_s", "covariance_kind",
+    "model", "g_eff", "ci_low", "ci_high", "ci_level", "g_eff_stderr", "alpha", "n_samples_eff",
+    "participation_ratio", "participation_ratio_corrected", "pr_per_neuron_corrected",
+    "cost", "null_cost", "p_value_null", "p_value_model", "n_dropped", "n_constant_dropped",
+    "preprocessing", "n_warnings", "report",
+]
+
+
+def _batch_row(path, report=None, error=None):
+    row = {c: None for c in BATCH_COLUMNS}
+    row["file"] = str(path)
+    if error is not None:
+        row["status"] = f"error: {' '.join(str(error).split())}"
+        return row
+    r = report
+    row.update({k: r.get(k) for k in BATCH_COLUMNS if k in r})
+    row["status"] = "ok"
+    lo, hi = (r.get("g_eff_ci") or [None, None])[:2]
+    row["ci_low"], row["ci_high"] = lo, hi
+    if r.get("participation_ratio_corrected") is not None and r.get("n_neurons"):
+        row["pr_per_neuron_corrected"] = r["participation_ratio_corrected"] / r["n_neurons"]
+    row["preprocessing"] = " | ".join(str(x) for x in r.get("preprocessing", []))
+    row["n_warnings"] = len(r.get("warnings", []))
+    row["report"] = (r.get("outputs") or {}).get("report")
+    return row
+
+
+def batch_figure(table):
+    """g_eff with its interval for each recording of a batch (matplotlib Figure)."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    ok = table[table["status"] == "ok"]
+    fig, ax = plt.subplots(figsize=(6.5, 0.45 * max(len(table), 2) + 1.2))
+    labels = [str(f) for f in table["file"]]
+    y = np.arange(len(table))[::-1]
+    for yi, (_, row) in zip(y, table.iterrows()):
+        if row["status"] != "ok" or row["g_eff"] is None or np.isnan(float(row["g_eff"])):
+            ax.text(0.02, yi, "no fit: " + str(row["status"])[:60], va="center", fontsize=7,
+                    color="0.4")
+            continue
+        g = float(row["g_eff"])
+        lo, hi = row["ci_low"], row["ci_high"]
+        if lo is not None and hi is not None and np.isfinite(float(lo)) and np.isfinite(float(hi)):
+            ax.errorbar(g, yi, xerr=[[g - float(lo)], [float(hi) - g]], fmt="o", color="C0",
+                        capsize=3)
+        else:
+            ax.plot(g, yi, "o", mfc="white", color="C0")  # point estimate without interval
+    ax.set_yticks(y)
+    ax.set_yticklabels([lab if len(lab) < 40 else "..." + lab[-37:] for lab in labels], fontsize=8)
+    ax.set_xlim(0, 1)
+    ax.set_xlabel(r"$g_\mathrm{eff}$ (interval: bootstrap CI; open circle: no interval)")
+    ax.set_title(f"{len(ok)} of {len(table)} recordings fitted")
+    fig.tight_layout()
+    return fig
+
+
+def run_batch(paths, *, out="neurospec-out", figure=True, progress=True, **fit_options):
+    """``neurospec fit A B C --out DIR``: fit several recordings, one table and one figure.
+
+    Parameters
+    ----------
+    paths : sequence of str or Path
+        Data files or suite2p folders.
+    out : str or Path
+        Folder: ``DIR/<recording>/report.json`` (and ``spectrum.png``) per recording,
+        ``DIR/summary.csv`` (one row per recording, :data:`BATCH_COLUMNS`) and
+        ``DIR/summary.png``.
+    figure : bool
+        Write the figures.
+    progress : bool
+        A progress bar over recordings (on stderr).
+    **fit_options
+        Passed to :func:`run_fit` for every recording.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        One row per recording; a recording that fails gets ``status = "error: ..."`` and the
+        batch goes on.
+    reports : list of dict or None
+
+    Examples
+    --------
+    >>> table, _ = run_batch(["a.nwb", "b.npy"], bin_size=0.1, out="results")  # doctest: +SKIP
+    """
+    from pathlib import Path
+
+    import pandas as pd
+
+    from ._progress import progress_bar
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    rows, reports, taken = [], [], set()
+    with progress_bar(total=len(paths), enabled=progress, desc="recordings", unit="rec") as bar:
+        for path in paths:
+            sub = out / _slug(path, taken)
+            try:
+                report, _ = run_fit(path, out=sub, figure=figure, cli=True, **fit_options)
+            except NeurospecError as exc:
+                rows.append(_batch_row(path, error=exc))
+                reports.append(None)
+            else:
+                rows.append(_batch_row(path, report))
+                reports.append(report)
+            bar.update(1)
+    table = pd.DataFrame(rows, columns=BATCH_COLUMNS)
+    table.to_csv(out / "summary.csv", index=False)
+    if figure:
+        import matplotlib.pyplot as plt
+
+        fig = batch_figure(table)
+        fig.savefig(out / "summary.png", dpi=150)
+        plt.close(fig)
+    return table, reports
+
+
+def format_batch(table, out):
+    """The summary ``neurospec fit A B ...`` prints (str)."""
+    lines = [f"neurospec fit: {len(table)} recordings"]
+    width = max(len(str(f)) for f in table["file"])
+    for _, row in table.iterrows():
+        if row["status"] != "ok":
+            lines.append(f"  {str(row['file']):<{width}}  {row['status']}")
+            continue
+        g = _g_eff_text({"g_eff": row["g_eff"], "g_eff_ci": [row["ci_low"], row["ci_high"]],
+                         "ci_level": row["ci_level"], "g_eff_stderr": row["g_eff_stderr"],
+                         "covariance_kind": row["covariance_kind"], "model": row["model"],
+                         "n_boot": 1})
+        lines.append(f"  {str(row['file']):<{width}}  N = {row['n_neurons']}, g_eff {g}")
+    lines.append(f"  wrote {out}/summary.csv, {out}/summary.png and one folder per recording")
+    return "\n".join(lines)
+
+
+def cmd_fit(args) -> int:
+    """``neurospec fit PATH [PATH ...]``: estimate the spectrum, fit g_eff, print and save."""
+    paths = args.path if isinstance(args.path, (list, tuple)) else [args.path]
+    if len(paths) > 1:
+        table, reports = run_batch(paths, out=args.out, figure=not args.no_figure,
+                                   progress=not getattr(args, "no_progress", False),
+                                   **_fit_kwargs(args))
+        if args.json:
+            print(json.dumps([r for r in reports], indent=2))
+        else:
+            for path, r in zip(paths, reports):
+                for text in (r or {}).get("warnings", []):
+                    print(f"neurospec: warning: {path}: {text}", file=sys.stderr)
+            print(format_batch(table, args.out))
+        return EXIT_OK if (table["status"] == "ok").any() else EXIT_ERROR
+    report, _ = run_fit(paths[0], out=args.out, figure=not args.no_figure, cli=True,
+                        **_fit_kwargs(args))
     _print_warnings(report)
     if args.json:
         print(json.dumps(report, indent=2))
@@ -420,6 +794,57 @@ def _add_fit_options(p, out_default):
                    help="print the report as JSON instead of the table")
 
 
+def _drop_top_arg(text):
+    if text == "auto":
+        return "auto"
+    try:
+        k = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected 'auto' or a number of modes, got {text!r}") from None
+    if k < 0:
+        raise argparse.ArgumentTypeError(f"expected 'auto' or a number >= 0, got {text!r}")
+    return k
+
+
+def _add_input_options(p):
+    """Options of `neurospec fit` for the input layout, suite2p folders and preprocessing."""
+    g = p.add_argument_group("input layout and suite2p folders")
+    g.add_argument("--orientation", choices=("time-by-neurons", "neurons-by-time", "auto"),
+                   help="layout of an array file: rows are time (default; a file whose first "
+                        "axis is much shorter than its second is warned about) or neurons "
+                        "(e.g. a suite2p F.npy, ROIs x frames); auto: the longer axis is time")
+    g.add_argument("--cells", choices=("labelled", "all"),
+                   help="suite2p: ROIs labelled cells in iscell.npy (default) or all ROIs")
+    g.add_argument("--iscell-threshold", type=float, metavar="P",
+                   help="suite2p: keep ROIs whose cell probability (iscell[:, 1]) is >= P instead "
+                        "of the label")
+    g.add_argument("--signal", choices=("F", "spks"),
+                   help="suite2p: neuropil-corrected fluorescence F - c*Fneu (default) or the "
+                        "deconvolved spks")
+    g.add_argument("--neuropil", type=float, metavar="C",
+                   help="suite2p: neuropil coefficient c (default: from ops.npy / settings.npy, "
+                        "else suite2p's 0.7, with a warning); 0 = raw F")
+    g = p.add_argument_group("preprocessing (constant neurons are always dropped)")
+    g.add_argument("--detrend", type=float, metavar="SECONDS",
+                   help="high-pass filter: remove drift and photobleaching slower than this "
+                        "period (zero-phase Butterworth); keep --window well below it")
+    g.add_argument("--zscore", action="store_true",
+                   help="z-score each neuron (covariance of z-scores = correlation matrix)")
+    g.add_argument("--conditions", metavar="FILE|COLUMN",
+                   help="subtract condition means (noise covariance): a .npy/.csv/.txt file with "
+                        "one label (or row of labels) per time bin, or the name of a column of "
+                        "the NWB file's trials table (means locked to the trial start)")
+    g = p.add_argument_group("model")
+    g.add_argument("--model", choices=("iid", "reciprocal"), default="iid",
+                   help="couplings of the fitted model: iid (default) or with reciprocal "
+                        "correlation kappa (fits g_eff and kappa)")
+    g.add_argument("--drop-top", type=_drop_top_arg, default="auto", metavar="auto|K",
+                   help="top eigenvalues (low-rank or global modes) left out of the fit: auto "
+                        "(default: those beyond the bulk's edge) or a number")
+    g.add_argument("--no-progress", action="store_true",
+                   help="no progress bar over the recordings of a batch")
+
+
 def add_fit_parser(subparsers):
     p = subparsers.add_parser(
         "fit",
@@ -429,12 +854,17 @@ def add_fit_parser(subparsers):
                     "bootstrap interval, compare with the Marchenko-Pastur null, print a summary "
                     "and write DIR/report.json and DIR/spectrum.png.",
     )
-    p.add_argument("path", help="data file (.nwb, .npy, .npz, .csv, .h5, .hdf5, .mat)")
+    p.add_argument("path", nargs="+",
+                   help="data file (.nwb, .npy, .npz, .csv, .h5, .hdf5, .mat) or suite2p folder "
+                        "(suite2p/ or suite2p/planeK/); several: a batch with one summary table "
+                        "(DIR/summary.csv) and figure")
     p.add_argument("--source", help="NWB: 'units' or the path/name of a TimeSeries "
                                     "(default: auto; see `neurospec info PATH`)")
     p.add_argument("--bin-size", type=float, metavar="SECONDS",
-                   help="spike-count bin (NWB units) or seconds per row (array files)")
+                   help="spike-count bin (NWB units), seconds per row (array files), or seconds "
+                        "per frame of a suite2p folder without a frame rate (1 / fs)")
     _add_fit_options(p, "neurospec-out")
+    _add_input_options(p)
     p.set_defaults(func=cmd_fit)
     return p
 

@@ -217,8 +217,9 @@ class DropConstant(_Step):
         arr, rec = self._input(X, reset=False)
         n = self.n_dropped_
         what = "exactly constant" if self.min_std == 0 else f"std <= {self.min_std:g}"
-        text = (f"dropped {n} constant neurons ({what}) of {self.n_features_in_}"
-                + (f": {self.dropped_[:20]}{' ...' if n > 20 else ''}" if n else ""))
+        text = (f"dropped {n} constant neurons ({what}) of {self.n_features_in_}: "
+                f"{self.dropped_[:20]}{' ...' if n > 20 else ''}" if n else
+                f"checked {self.n_features_in_} neurons for constant activity: none")
         out = self._output(rec, arr[:, self.keep_], text,
                            {"n_dropped": n, "dropped": self.dropped_,
                             "n_kept": int(self.keep_.size)},
