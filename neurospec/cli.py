@@ -714,6 +714,8 @@ def run_batch(paths, *, out="neurospec-out", figure=True, progress=True, **fit_o
                 reports.append(report)
             bar.update(1)
     table = pd.DataFrame(rows, columns=BATCH_COLUMNS)
+    for col in ("n_neurons", "n_samples", "n_dropped", "n_constant_dropped", "n_warnings"):
+        table[col] = table[col].astype("Int64")  # whole numbers, blank where a fit failed
     table.to_csv(out / "summary.csv", index=False)
     if figure:
         import matplotlib.pyplot as plt

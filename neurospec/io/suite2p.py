@@ -412,6 +412,10 @@ def _read_plane(plane, *, signal, neuropil, cells, iscell_threshold, warn, notes
     info.update(n_rois=int(n_rois), n_frames=int(n_frames), n_selected=int(keep.sum()),
                 cell_selection=cell_text, n_constant_rois_in_file=n_const_all)
     idx = np.flatnonzero(keep)
+    raw = np.asarray(traces[idx])
+    # constant in the file itself: a failed ROI (F all-equal) whose F - c*Fneu would be
+    # neuropil only; dropped with the ROIs whose final signal is constant
+    const_raw = raw.max(axis=1) == raw.min(axis=1) if raw.size else np.zeros(0, bool)
     coeff = None
     if signal == "F":
         coeff_source = "given"
@@ -422,7 +426,8 @@ def _read_plane(plane, *, signal, neuropil, cells, iscell_threshold, warn, notes
                 coeff = DEFAULT_NEUROPIL
                 coeff_source = "suite2p's default; not in the folder"
                 where = ("has no " + "/".join(SETTINGS_FILES)) if not files else \
-                    f"{', '.join(files)} hold no neuropil coefficient"
+                    (f"{', '.join(files)} " + ("hold" if len(files) > 1 else "holds")
+                        + " no neuropil coefficient")
                 warn(f"{plane}: {where}; using suite2p's default neuropil coefficient "
                      f"{DEFAULT_NEUROPIL:g} (F - {DEFAULT_NEUROPIL:g}*Fneu). Pass neuropil=<c> "
                      "(--neuropil C) to choose it, 0 for raw F.")
@@ -431,7 +436,7 @@ def _read_plane(plane, *, signal, neuropil, cells, iscell_threshold, warn, notes
             if not (np.isfinite(coeff) and coeff >= 0):
                 raise ParameterError(f"neuropil coefficient must be a number >= 0, got {neuropil!r}.")
         info.update(neuropil_coefficient=coeff, neuropil_source=coeff_source)
-        out = np.asarray(traces[idx], dtype=np.float64)
+        out = raw.astype(np.float64)
         if coeff > 0:
             pneu = plane / "Fneu.npy"
             if not pneu.is_file():
@@ -444,10 +449,10 @@ def _read_plane(plane, *, signal, neuropil, cells, iscell_threshold, warn, notes
                                  "by different suite2p runs?")
             out -= coeff * np.asarray(fneu[idx], dtype=np.float64)
     else:
-        out = np.asarray(traces[idx], dtype=np.float64)
+        out = raw.astype(np.float64)
     fs = _number(_lookup(settings, ("fs",)))
     info["fs"] = fs if fs and fs > 0 else None
-    return out, idx, info
+    return out, idx, const_raw, info
 
 
 # ====================================================================== public API
@@ -500,16 +505,17 @@ def open_suite2p(path, *, bin_size=None, signal="F", neuropil=None, cells=True,
         messages.append(text)
 
     steps, notes = [], []
-    blocks, ids, plane_info = [], [], []
+    blocks, ids, plane_info, const_raw = [], [], [], []
     multi = len(folders) > 1
     for k, plane in enumerate(folders):
-        out, idx, info = _read_plane(plane, signal=signal, neuropil=neuropil, cells=cells,
+        out, idx, craw, info = _read_plane(plane, signal=signal, neuropil=neuropil, cells=cells,
                                      iscell_threshold=iscell_threshold, warn=warn, notes=notes)
         pnum = _plane_number(plane)
         pnum = k if pnum is None else pnum
         info["plane"] = pnum
         plane_info.append(info)
         blocks.append(out)
+        const_raw.append(craw)
         ids.extend((f"plane{pnum}:{i}" for i in idx) if multi else idx.tolist())
         steps.append(f"{plane.name}: {info['cell_selection']}")
     n_sel = sum(b.shape[0] for b in blocks)
@@ -576,7 +582,7 @@ def open_suite2p(path, *, bin_size=None, signal="F", neuropil=None, cells=True,
     n_constant = 0
     dropped = []
     if drop_constant:
-        const = np.ptp(act, axis=0) == 0
+        const = (np.ptp(act, axis=0) == 0) | np.concatenate(const_raw)
         n_constant = int(const.sum())
         if n_constant:
             dropped = ids[const].tolist()
@@ -585,7 +591,7 @@ def open_suite2p(path, *, bin_size=None, signal="F", neuropil=None, cells=True,
                                   "nothing is left to analyse.")
             act = act[:, ~const]
             ids = ids[~const]
-            steps.append(f"dropped {n_constant} constant ROIs (all-equal traces): "
+            steps.append(f"dropped {n_constant} constant ROIs (all-equal {signal} traces): "
                          f"{dropped[:20]}{' ...' if n_constant > 20 else ''}")
     if factor > 1:
         n_new = act.shape[0] // factor
