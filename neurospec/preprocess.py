@@ -461,7 +461,8 @@ class HighPass(_Step):
         cutoff, _ = self._check(arr.shape[0], dt)
         sos = butter(int(self.order), 1.0 / cutoff, btype="highpass", fs=1.0 / dt, output="sos")
         mean = arr.mean(axis=0)
-        out = sosfiltfilt(sos, arr - mean, axis=0) + mean
+        out = sosfiltfilt(sos, arr - mean, axis=0)
+        out += mean - out.mean(axis=0)  # each neuron keeps its mean exactly
         text = (f"high-pass filtered at {cutoff:g} s (Butterworth order {self.order}, zero-phase; "
                 "slower drift removed, means kept)")
         return self._output(rec, np.ascontiguousarray(out), text, {"cutoff_s": cutoff})
