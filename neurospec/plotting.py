@@ -30,6 +30,9 @@ __all__ = [
     "spectrum_figure",
     "theory_rank_curve",
     "empirical_cdf_distances",
+    "ladder_plot",
+    "split_half_figure",
+    "comparison_figure",
 ]
 
 #: colours: data (near-black), theory curves (a qualitative cycle), null model (grey)
@@ -564,7 +567,26 @@ def _fit_eigenvalues(fit):
     raise DataValueError("spectrum_figure: the fit has no eigenvalues_; call GainFit.fit(...) first.")
 
 
-def spectrum_figure(fit, *, title=None, figsize=(10.0, 4.2)):
+def _draw_control(ax_rank, ax_dens, control):
+    """A control's spectrum (mean-normalised kept eigenvalues) in light grey on both panels."""
+    lam, n_dropped = _fit_eigenvalues(control)
+    kept = lam[n_dropped:]
+    kept = kept[kept > 0]
+    x = kept / kept.mean()
+    label = rf"shift control: $g_\mathrm{{eff}}$ = {control.g_eff_:.3f}"
+    ci = _interval(control)
+    if ci is not None:
+        label += f" [{ci[0]:.3f}, {ci[1]:.3f}]"
+    ax_rank.plot(np.arange(1, x.size + 1), x, "s", ms=2.5, color=_CONTROL_COLOR, mew=0,
+                 alpha=0.9, label=label, zorder=1.5)
+    edges = np.geomspace(x.min() / 1.02, x.max() * 1.02, int(np.clip(x.size / 8, 8, 40)) + 1)
+    ax_dens.hist(x, bins=edges, density=True, histtype="step", color=_CONTROL_COLOR, lw=1.6,
+                 label=label, zorder=1.5)
+    for ax in (ax_rank, ax_dens):
+        _finish_legend(ax, loc="lower left" if ax is ax_rank else "best")
+
+
+def spectrum_figure(fit, *, title=None, figsize=(10.0, 4.2), control=None):
     """Two-panel figure of a fitted spectrum: rank plot and density, with fitted theory and null.
 
     Parameters
@@ -576,6 +598,10 @@ def spectrum_figure(fit, *, title=None, figsize=(10.0, 4.2)):
         Figure title (default: the estimate with its interval).
     figsize : (float, float)
         Inches.
+    control : GainFit or ShiftControl, optional
+        The fit of a control (e.g. :func:`neurospec.diagnostics.control_fit` of circularly
+        shifted activity), drawn beside the data in light grey (its own kept eigenvalues,
+        normalised by their mean).
 
     Returns
     -------
@@ -605,6 +631,8 @@ def spectrum_figure(fit, *, title=None, figsize=(10.0, 4.2)):
               null_label=null_label)
     density_plot(lam, {fit_label: theory}, null=null, ax=ax_dens, drop_top=n_dropped,
                  null_label=null_label)
+    if control is not None:
+        _draw_control(ax_rank, ax_dens, getattr(control, "fit", control))
     ax_rank.set_title("rank plot", fontsize="medium")
     ax_dens.set_title("eigenvalue density", fontsize="medium")
     if title is None:
@@ -613,4 +641,248 @@ def spectrum_figure(fit, *, title=None, figsize=(10.0, 4.2)):
         if alpha:
             title += rf" ($\alpha = N/T_\mathrm{{eff}}$ = {alpha:.2f})"
     fig.suptitle(title, fontsize="medium")
+    return fig
+
+
+# ---------------------------------------------------------------------------- diagnostics
+_PAIR_COLORS = ("#1f77b4", "#d62728")
+_CONTROL_COLOR = "#9aa0a6"
+
+
+def _interval(fit):
+    ci = getattr(fit, "g_eff_ci_", None)
+    if ci is None or not np.all(np.isfinite(ci)):
+        return None
+    return float(ci[0]), float(ci[1])
+
+
+def _draw_fit_ranks(ax, fit, color, label, marker="o"):
+    """Kept eigenvalues of a fit (mean-normalised) against rank, with its fitted rank curve."""
+    lam, n_dropped = _fit_eigenvalues(fit)
+    kept = lam[n_dropped:]
+    kept = kept[kept > 0]
+    x = kept / kept.mean()
+    ranks = np.arange(1, x.size + 1)
+    ax.plot(ranks, x, marker, ms=2.8, color=color, mew=0, alpha=0.75, label=label, zorder=3)
+    theory, _ = _fit_theory(fit)
+    curve = theory_rank_curve(theory, x.size)
+    ok = curve > 0
+    ax.plot(ranks[ok], curve[ok], "-", lw=1.5, color=color, alpha=0.9, zorder=2)
+
+
+def _forest(ax, rows, xlabel=r"$g_\mathrm{eff}$"):
+    """Estimates with intervals, one row each: ``rows`` = [(label, estimate, interval, color)]."""
+    y = np.arange(len(rows))[::-1]
+    for yi, (label, est, ci, color) in zip(y, rows):
+        if ci is not None:
+            ax.plot(ci, [yi, yi], "-", lw=2.2, color=color, solid_capstyle="butt")
+        ax.plot([est], [yi], "o", ms=6, color=color, zorder=3)
+        txt = f"{est:.3f}" + (f"  [{ci[0]:.3f}, {ci[1]:.3f}]" if ci is not None else "")
+        ax.annotate(txt, (est, yi), xytext=(0, 7), textcoords="offset points", ha="center",
+                    fontsize="small", color=color)
+    ax.set_yticks(y, [r[0] for r in rows])
+    ax.set_ylim(y.min() - 0.6, y.max() + 0.7)
+    ax.margins(x=0.18)  # room for the labels above the ends of the intervals
+    ax.set_xlabel(xlabel)
+    ax.grid(axis="x", color="0.9", lw=0.8)
+    ax.set_axisbelow(True)
+
+
+def ladder_plot(table, ax=None):
+    """``g_eff`` with its interval against the window length (a :func:`window_ladder` table).
+
+    The interval at the longest window is drawn as a horizontal band (green when the ladder
+    converged, orange when not): a converged ladder levels off into it; steps whose interval
+    misses it are drawn open.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        From :func:`neurospec.window_ladder`: columns ``window``, ``window_s``, ``g_eff``,
+        ``ci_low``, ``ci_high``; ``attrs["converged"]`` and ``attrs["message"]``.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Example
+    -------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame(dict(window=[1, 2, 4], window_s=[0.1, 0.2, 0.4], g_eff=[0.5, 0.55, 0.56],
+    ...                       ci_low=[0.48, 0.53, 0.54], ci_high=[0.52, 0.57, 0.58]))
+    >>> ax = ladder_plot(t)
+    >>> ax.get_xscale()
+    'log'
+    """
+    need = {"window", "g_eff", "ci_low", "ci_high"}
+    missing = need - set(getattr(table, "columns", []))
+    if missing:
+        raise DataValueError(f"ladder_plot: the table lacks columns {sorted(missing)}; pass the "
+                             "DataFrame returned by neurospec.window_ladder.")
+    if len(table) == 0:
+        raise DataValueError("ladder_plot: the ladder table is empty.")
+    ax = _get_axes(ax)
+    ws = table["window_s"].to_numpy(float) if "window_s" in table else np.full(len(table), np.nan)
+    seconds = np.all(np.isfinite(ws))
+    x = ws if seconds else table["window"].to_numpy(float)
+    g = table["g_eff"].to_numpy(float)
+    lo = table["ci_low"].to_numpy(float)
+    hi = table["ci_high"].to_numpy(float)
+    converged = table.attrs.get("converged")
+    band_color = "#2ca02c" if converged in (True, None) else "#ff7f0e"
+    if np.isfinite(lo[-1]) and np.isfinite(hi[-1]):
+        ax.axhspan(lo[-1], hi[-1], color=band_color, alpha=0.15, lw=0,
+                   label=("converged band" if converged in (True, None) else
+                          "longest window's interval (not converged)"))
+        inside = (hi >= lo[-1]) & (lo <= hi[-1])
+    else:
+        inside = np.ones(g.size, dtype=bool)
+    yerr = np.vstack([g - lo, hi - g])
+    ok = np.isfinite(yerr).all(axis=0)
+    ax.errorbar(x[ok], g[ok], yerr=yerr[:, ok], fmt="none", ecolor=_DATA_COLOR, elinewidth=1.2,
+                capsize=3, zorder=2)
+    ax.plot(x, g, "-", color=_DATA_COLOR, lw=0.8, alpha=0.6, zorder=2)
+    ax.plot(x[inside], g[inside], "o", ms=6, color=_DATA_COLOR, zorder=3,
+            label=r"$g_\mathrm{eff}$ (interval overlaps the band)")
+    if (~inside).any():
+        ax.plot(x[~inside], g[~inside], "o", ms=6, mfc="white", mec=_DATA_COLOR, mew=1.3,
+                zorder=3, label="outside the band")
+    ax.set_xscale("log")
+    ax.set_xticks(x, [f"{v:g}" for v in x])
+    ax.minorticks_off()
+    ax.set_xlabel("window (s)" if seconds else "window (bins)")
+    ax.set_ylabel(r"$g_\mathrm{eff}$")
+    if converged is not None:
+        ax.set_title("window ladder: " + ("converged" if converged else "NOT converged"),
+                     fontsize="medium")
+    _finish_legend(ax, loc="best")
+    return ax
+
+
+def split_half_figure(result, full=None, *, figsize=(10.0, 4.0)):
+    """The two halves of a recording: their spectra and their estimates with intervals.
+
+    Parameters
+    ----------
+    result : neurospec.diagnostics.SplitHalf
+    full : GainFit, optional
+        The fit of the whole recording, drawn as a third row.
+    figsize : (float, float)
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        ``fig.axes[0]``: rank plots of both halves with their fitted theories;
+        ``fig.axes[1]``: the estimates with their intervals and the test of the difference.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> from neurospec.diagnostics import split_half
+    >>> X = np.random.default_rng(0).standard_normal((1200, 40))
+    >>> fig = split_half_figure(split_half(X, n_boot=20, random_state=0))
+    >>> len(fig.axes)
+    2
+    """
+    from matplotlib.figure import Figure
+
+    first, second, comp = result.first, result.second, result.comparison
+    fig = Figure(figsize=figsize, layout="constrained")
+    ax_rank, ax_g = fig.subplots(1, 2, width_ratios=(1.15, 1.0))
+    for fit, color, label in ((first, _PAIR_COLORS[0], "first half"),
+                              (second, _PAIR_COLORS[1], "second half")):
+        _draw_fit_ranks(ax_rank, fit, color, label)
+    ax_rank.set_xscale("log")
+    ax_rank.set_yscale("log")
+    ax_rank.set_xlabel("rank $k$")
+    ax_rank.set_ylabel(_XLABEL_NORM)
+    ax_rank.set_title("spectra (points) and fitted theory (lines)", fontsize="medium")
+    _tidy_log_axis(ax_rank, "y")
+    _finish_legend(ax_rank, loc="lower left")
+    rows = []
+    if full is not None:
+        rows.append(("whole recording", float(full.g_eff_), _interval(full), _DATA_COLOR))
+    rows += [("first half", float(first.g_eff_), _interval(first), _PAIR_COLORS[0]),
+             ("second half", float(second.g_eff_), _interval(second), _PAIR_COLORS[1])]
+    _forest(ax_g, rows)
+    methods = [f"{name}: {getattr(f, 'bootstrap_method_', '?')} bootstrap"
+               for name, f in (("whole", full), ("halves", first)) if f is not None]
+    ax_g.text(0.5, 0.01, "intervals from the " + "; ".join(methods), transform=ax_g.transAxes,
+              ha="center", va="bottom", fontsize="x-small", color="0.35")
+    verdict = "agree" if not comp.differ else "DISAGREE"
+    ax_g.set_title(f"halves {verdict}: difference {comp.difference:+.3f} "
+                   f"[{comp.difference_ci[0]:+.3f}, {comp.difference_ci[1]:+.3f}], "
+                   f"p = {comp.p_value:.2g}", fontsize="medium")
+    fig.suptitle("split-half stability", fontsize="medium")
+    return fig
+
+
+def comparison_figure(comparison, *, figsize=(13.0, 4.0)):
+    """Two conditions: their spectra, their estimates, and the bootstrap of the difference.
+
+    Parameters
+    ----------
+    comparison : neurospec.diagnostics.Comparison
+        From :func:`neurospec.diagnostics.compare`.
+    figsize : (float, float)
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Three axes: rank plots with fitted theories, estimates with intervals, and the
+        distribution of the difference with its interval and 0 marked.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> from neurospec.diagnostics import compare
+    >>> rng = np.random.default_rng(0)
+    >>> c = compare(rng.standard_normal((800, 40)), rng.standard_normal((800, 40)), n_boot=20,
+    ...             random_state=0)
+    >>> len(comparison_figure(c).axes)
+    3
+    """
+    from matplotlib.figure import Figure
+
+    fa, fb = comparison.fits
+    la, lb = comparison.labels
+    fig = Figure(figsize=figsize, layout="constrained")
+    ax_rank, ax_g, ax_d = fig.subplots(1, 3, width_ratios=(1.1, 1.0, 1.0))
+    if fa is not None and fb is not None:
+        for fit, color, label in ((fa, _PAIR_COLORS[0], la), (fb, _PAIR_COLORS[1], lb)):
+            _draw_fit_ranks(ax_rank, fit, color, label)
+        ax_rank.set_xscale("log")
+        ax_rank.set_yscale("log")
+        _tidy_log_axis(ax_rank, "y")
+        _finish_legend(ax_rank, loc="lower left")
+    ax_rank.set_xlabel("rank $k$")
+    ax_rank.set_ylabel(_XLABEL_NORM)
+    ax_rank.set_title("spectra and fitted theory", fontsize="medium")
+    rows = [(la, comparison.g_eff[0], tuple(comparison.ci[0]), _PAIR_COLORS[0]),
+            (lb, comparison.g_eff[1], tuple(comparison.ci[1]), _PAIR_COLORS[1])]
+    rows = [(r[0], r[1], r[2] if np.all(np.isfinite(r[2])) else None, r[3]) for r in rows]
+    _forest(ax_g, rows)
+    ax_g.set_title(rf"$g_\mathrm{{eff}}$ ({100 * comparison.ci_level:.0f}% CI)",
+                   fontsize="medium")
+    rep = np.asarray(comparison.replicates, dtype=float)
+    rep = rep[np.isfinite(rep)]
+    d, (lo, hi) = comparison.difference, comparison.difference_ci
+    if rep.size:
+        ax_d.hist(rep, bins=min(60, max(10, int(np.sqrt(rep.size) / 4))), density=True,
+                  color="0.75", edgecolor="none", label="bootstrap of the difference")
+    ax_d.axvspan(lo, hi, color=_THEORY_COLORS[2], alpha=0.18, lw=0,
+                 label=f"{100 * comparison.ci_level:.0f}% CI [{lo:+.3f}, {hi:+.3f}]")
+    ax_d.axvline(d, color=_THEORY_COLORS[2], lw=2, label=f"difference {d:+.3f}")
+    ax_d.axvline(0.0, color="k", lw=1, ls="--", label="no difference")
+    ax_d.set_xlabel(rf"$g_\mathrm{{eff}}$({la}) $-$ $g_\mathrm{{eff}}$({lb})")
+    ax_d.set_ylabel("density")
+    ax_d.set_yticks([])
+    p = comparison.p_value
+    ptxt = (f"p <= {comparison.p_floor:.2g}" if p <= comparison.p_floor * (1 + 1e-9)
+            else f"p = {p:.2g}")
+    ax_d.set_title(("differ" if comparison.differ else "no detectable difference") + f" ({ptxt})",
+                   fontsize="medium")
+    _finish_legend(ax_d, loc="best")
+    fig.suptitle(f"{la} vs {lb}", fontsize="medium")
     return fig

@@ -354,3 +354,77 @@ def test_subsampling_plot_of_subsample_spectra():
         assert y == pytest.approx(full.loc[full["size"] == m, "pr"].mean())
     with pytest.raises(ParameterError, match="time_fraction"):
         plotting.subsampling_plot(frame, time_fraction=0.3)
+
+
+# ---------------------------------------------------------------------------- diagnostics figures
+def _ladder_table(converged=True):
+    g = np.array([0.45, 0.52, 0.56, 0.58, 0.585])
+    t = pd.DataFrame(dict(window=[1, 2, 4, 8, 16], window_s=[0.05, 0.1, 0.2, 0.4, 0.8],
+                          g_eff=g, stderr=0.01, ci_low=g - 0.016, ci_high=g + 0.016))
+    t.attrs.update(converged=converged, message="")
+    return t
+
+
+def test_ladder_plot_draws_estimates_band_and_verdict():
+    t = _ladder_table()
+    ax = plotting.ladder_plot(t)
+    assert ax.get_xscale() == "log" and ax.get_xlabel() == "window (s)"
+    filled = [ln for ln in ax.lines if ln.get_label().startswith(r"$g_\mathrm{eff}$")][0]
+    opened = [ln for ln in ax.lines if ln.get_label() == "outside the band"][0]
+    # the band is the longest window's interval [0.569, 0.601]: the first two steps miss it
+    np.testing.assert_allclose(opened.get_xdata(), [0.05, 0.1])
+    np.testing.assert_allclose(filled.get_ydata(), [0.56, 0.58, 0.585])
+    band = ax.patches[0].get_extents()  # display units: compare through the data transform
+    lo, hi = ax.transData.inverted().transform([[0, band.y0], [0, band.y1]])[:, 1]
+    assert lo == pytest.approx(0.569, abs=1e-6) and hi == pytest.approx(0.601, abs=1e-6)
+    assert "converged" in ax.get_title() and "NOT" not in ax.get_title()
+    ax2 = plotting.ladder_plot(_ladder_table(False).drop(columns="window_s"))
+    assert ax2.get_xlabel() == "window (bins)" and "NOT converged" in ax2.get_title()
+    with pytest.raises(DataValueError, match="window_ladder"):
+        plotting.ladder_plot(pd.DataFrame(dict(window=[1])))
+
+
+def _fake_fit(g, lam, boot_sd=0.01, seed=0):
+    from types import SimpleNamespace
+
+    rng = np.random.default_rng(seed)
+    return SimpleNamespace(
+        g_eff_=g, g_eff_ci_=(g - 0.02, g + 0.02), eigenvalues_=np.sort(lam)[::-1], n_dropped_=0,
+        theory_=stats.lognorm(s=0.6, scale=np.exp(-0.18)), null_=None, alpha_=0.1, ci=0.9,
+        bootstrap_=g + boot_sd * rng.standard_normal(100), bootstrap_method_="samples")
+
+
+def test_spectrum_figure_draws_a_control_beside_the_data(eigs):
+    data = _fake_fit(0.5, eigs)
+    ctl_lam = np.random.default_rng(4).uniform(0.5, 1.5, 120)
+    ctl = _fake_fit(0.02, ctl_lam)
+    fig = plotting.spectrum_figure(data, control=ctl)
+    ax_rank, ax_dens = fig.axes
+    line = [ln for ln in ax_rank.lines if ln.get_label().startswith("shift control")][0]
+    np.testing.assert_allclose(line.get_ydata(), np.sort(ctl_lam)[::-1] / ctl_lam.mean())
+    assert "0.020" in line.get_label()
+    assert any(p.get_label().startswith("shift control") for p in ax_dens.patches)
+    # without a control, nothing grey is added
+    fig0 = plotting.spectrum_figure(data)
+    assert not any(ln.get_label().startswith("shift control") for ln in fig0.axes[0].lines)
+
+
+def test_split_half_and_comparison_figures(eigs):
+    from neurospec.diagnostics import SplitHalf, compare
+
+    a = _fake_fit(0.50, eigs, seed=1)
+    b = _fake_fit(0.60, eigs * np.linspace(0.5, 1.5, eigs.size), seed=2)
+    comp = compare(a, b, labels=("before", "after"))
+    fig = plotting.comparison_figure(comp)
+    ax_rank, ax_g, ax_d = fig.axes
+    est = sorted(float(ln.get_xdata()[0]) for ln in ax_g.lines if ln.get_marker() == "o")
+    assert est == pytest.approx([0.5, 0.6])
+    vlines = sorted(float(ln.get_xdata()[0]) for ln in ax_d.lines)
+    assert vlines == pytest.approx(sorted([0.0, comp.difference]))
+    assert "differ" in ax_d.get_title()
+    assert {ln.get_label() for ln in ax_rank.lines} >= {"before", "after"}
+    sh = SplitHalf(first=a, second=b, comparison=comp)
+    fig2 = plotting.split_half_figure(sh, full=a)
+    labels = [t.get_text() for t in fig2.axes[1].get_yticklabels()]
+    assert labels == ["whole recording", "first half", "second half"]
+    assert "DISAGREE" in fig2.axes[1].get_title()
