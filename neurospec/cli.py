@@ -19,6 +19,7 @@ from .errors import NeurospecError
 
 __all__ = ["main", "build_parser", "SUBCOMMANDS", "cmd_info", "cmd_fit", "cmd_simulate", "cmd_demo",
            "run_fit", "run_batch", "format_fit_report", "format_batch", "batch_figure",
+           "cmd_compare", "run_compare", "format_compare",
            "BATCH_COLUMNS", "samples_dir"]
 
 EXIT_OK = 0
@@ -196,7 +197,51 @@ def _conditions_for(rec, path, spec):
                       "trials table; give a .npy/.csv/.txt file with one label per time bin.")
 
 
-def _preprocess(rec, path, prep, notes):
+#: suite2p's default baseline window (s): its own time scale of slow drift
+_SUITE2P_WIN_BASELINE = 60.0
+
+
+def _is_fluorescence(rec):
+    s2p = rec.meta.get("suite2p")
+    return bool(s2p) and s2p.get("signal") == "F"
+
+
+def _auto_kind(kind, rec, notes):
+    """``kind`` "auto"/None: correlation for suite2p fluorescence, else covariance."""
+    if kind not in (None, "auto"):
+        return kind
+    if _is_fluorescence(rec):
+        notes.append("correlation matrix (--kind auto): the ROIs' fluorescence scales (indicator "
+                     "expression, brightness) are arbitrary, and a covariance would fit them; "
+                     "--kind covariance to override")
+        return "correlation"
+    return "covariance"
+
+
+def _auto_cutoff(detrend, rec, window, notes):
+    """``--detrend`` auto/none/SECONDS -> a high-pass cutoff in seconds, or None."""
+    if detrend in (None, "none", "off", 0):
+        return None
+    if detrend != "auto":
+        return float(detrend)
+    if not _is_fluorescence(rec):
+        return None
+    s2p = rec.meta["suite2p"]
+    base = s2p.get("win_baseline") or _SUITE2P_WIN_BASELINE
+    cutoff = max(base, 10 * window) if window else base
+    why = (f"suite2p's baseline window {base:g} s" if not window or base >= 10 * window
+           else f"10 x the {window:g} s window")
+    if cutoff > rec.duration / 4:
+        notes.append(f"--detrend auto: no high-pass: the recording ({rec.duration:g} s) is shorter "
+                     f"than 4 x {cutoff:g} s ({why}), so slow drift and photobleaching stay in the "
+                     "spectrum; give --detrend SECONDS to filter anyway")
+        return None
+    notes.append(f"--detrend auto: high-pass at {cutoff:g} s ({why}) against photobleaching and "
+                 "slow drift; --detrend none to keep them")
+    return cutoff
+
+
+def _preprocess(rec, path, prep, notes, window=None):
     """The default pipeline: constant neurons always dropped; optional drift, conditions, z-score."""
     from .preprocess import preprocess
 
@@ -204,7 +249,8 @@ def _preprocess(rec, path, prep, notes):
     if text:
         notes.append(text)
     n_before = rec.n_neurons
-    rec = preprocess(rec, detrend=prep.get("detrend"), zscore=bool(prep.get("zscore")),
+    prep["detrend"] = _auto_cutoff(prep.get("detrend"), rec, window, notes)
+    rec = preprocess(rec, detrend=prep["detrend"], zscore=bool(prep.get("zscore")),
                      conditions=labels)
     dropped = n_before - rec.n_neurons
     if dropped:
@@ -251,10 +297,11 @@ def _suite2p_summary(rec):
 
 
 def run_fit(path, *, source=None, bin_size=None, window=None, fraction=None,
-            kind="covariance", n_boot=200, seed=0, ci=0.9, out=None, figure=True,
+            kind="auto", n_boot=200, seed=0, ci=0.9, out=None, figure=True,
             load_options=None, ladder=False, cli=False, orientation=None, cells=None,
-            iscell_threshold=None, signal=None, neuropil=None, detrend=None, zscore=False,
-            conditions=None, model="iid", drop_top="auto"):
+            iscell_threshold=None, signal=None, neuropil=None, detrend="auto", zscore=False,
+            conditions=None, model="iid", drop_top="auto", control=None, protocol="default",
+            checks=True, bootstrap="auto"):
     """Load, estimate, fit: the ``neurospec fit`` pipeline as a function.
 
     Parameters
@@ -271,7 +318,9 @@ def run_fit(path, *, source=None, bin_size=None, window=None, fraction=None,
         else none.
     fraction : float, optional
         Fraction of the network that was recorded (neuron subsampling in the forward model).
-    kind : {"correlation", "covariance"}
+    kind : {"auto", "correlation", "covariance"}
+        ``"auto"``: correlation for suite2p fluorescence (arbitrary ROI brightness), else
+        covariance.
     n_boot : int
         Bootstrap resamples for the interval.
     seed : int
@@ -296,9 +345,11 @@ def run_fit(path, *, source=None, bin_size=None, window=None, fraction=None,
         suite2p folders only (see :func:`neurospec.io.suite2p.load_suite2p`): labelled cells
         only (``cells=True``, the loader's default) or every ROI; a cell-probability threshold;
         ``"F"`` (``F - c*Fneu``) or ``"spks"``; the neuropil coefficient ``c``.
-    detrend : float, optional
+    detrend : "auto", "none", float or None
         High-pass cutoff in seconds (:class:`neurospec.preprocess.HighPass`) against slow drift
-        and photobleaching.
+        and photobleaching. ``"auto"``: for suite2p fluorescence only, at suite2p's baseline
+        window (60 s) or 10 x ``window`` if longer, when the recording is at least 4 cutoffs
+        long; otherwise none.
     zscore : bool
         Z-score each neuron (:class:`neurospec.preprocess.ZScore`).
     conditions : str, Path, array_like or DataFrame, optional
@@ -310,6 +361,17 @@ def run_fit(path, *, source=None, bin_size=None, window=None, fraction=None,
         Couplings of the fitted model (:class:`~neurospec.GainFit`).
     drop_top : "auto" or int
         Top eigenvalues left out of the fit (:class:`~neurospec.GainFit`).
+    control : {None, "shift"}
+        Also fit the circular-shift control (:func:`neurospec.diagnostics.control_fit`) and say
+        whether the data differ from it (``report["checks"]["control"]``; drawn in spectrum.png).
+    protocol : {"default", "hu-sompolinsky"}
+        Fit with a published procedure's settings (:func:`neurospec.diagnostics.protocol_params`);
+        they replace ``kind``, ``model`` and ``drop_top``.
+    checks : bool
+        Moment estimate beside the shape fit and split-half stability
+        (:func:`neurospec.diagnostics.run_checks`; ``report["checks"]``, split_half.png).
+    bootstrap : str
+        :class:`~neurospec.GainFit` bootstrap (``"auto"``: network).
 
     Returns
     -------
@@ -330,7 +392,8 @@ def run_fit(path, *, source=None, bin_size=None, window=None, fraction=None,
     if bin_size is not None:
         options["bin_size"] = bin_size
     prep = {"detrend": detrend, "zscore": zscore, "conditions": conditions, "model": model,
-            "drop_top": drop_top, "notes": []}
+            "drop_top": drop_top, "notes": [], "control": control, "protocol": protocol,
+            "checks": checks, "bootstrap": bootstrap}
     options.update(_input_options(path, prep["notes"], orientation=orientation, cells=cells,
                                   iscell_threshold=iscell_threshold, signal=signal,
                                   neuropil=neuropil))
@@ -366,16 +429,28 @@ def _run_fit(path, options, window, fraction, kind, n_boot, seed, ci, out, figur
     if window is None and isinstance(recommended.get("window"), (int, float)):
         window = float(recommended["window"])
         notes.append(f"window {window:g} s taken from the file's metadata (recommended)")
-    rec = _preprocess(rec, path, prep, notes)
+    kind = _auto_kind(kind, rec, notes)
+    rec = _preprocess(rec, path, prep, notes, window)
     w = _window_samples(window, rec.bin_size)
     _check_window_against_cutoff(w, rec.bin_size, prep.get("detrend"), notes)
     from .fit import GainFit
     from .spectrum import CovarianceSpectrum
 
+    fit_params = dict(model=prep.get("model") or "iid", drop_top=prep.get("drop_top", "auto"),
+                      bootstrap=prep.get("bootstrap") or "auto")
+    protocol = prep.get("protocol") or "default"
+    if protocol != "default":  # a published procedure's settings (neurospec.diagnostics)
+        from .diagnostics import protocol_params
+
+        fit_params.update(protocol_params(protocol, rec, window=w))
+        fit_params.pop("window", None)
+        kind = fit_params.pop("kind", kind)
+        notes.append(f"--protocol {protocol}: " + ", ".join(
+            f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+            for k, v in sorted(fit_params.items())) + f", kind={kind}")
     spec = CovarianceSpectrum(kind=kind, window=w).fit(rec)
     fit = GainFit(fraction=fraction, ci=ci, n_boot=n_boot, random_state=seed,
-                  model=prep.get("model") or "iid",
-                  drop_top=prep.get("drop_top", "auto")).fit(spec)
+                  **fit_params).fit(spec)
 
     if w is None:
         notes.append("no --window: the covariance of single bins is the zero-frequency one only "
@@ -390,6 +465,17 @@ def _run_fit(path, options, window, fraction, kind, n_boot, seed, ci, out, figur
         ladder_report = {"converged": table.attrs.get("converged"),
                          "message": table.attrs.get("message"),
                          "rows": table.to_dict(orient="records")}
+    checks, check_objects = None, {}
+    if prep.get("checks", True) or prep.get("control") not in (None, "none"):
+        from .diagnostics import run_checks
+
+        shared = dict(fit_params, window=w, kind=kind, fraction=fraction, ci=ci)
+        if protocol != "default":
+            shared.pop("alpha", None)
+        checks, check_objects = run_checks(
+            rec, fit, control=prep.get("control"), split=prep.get("checks", True),
+            moment=prep.get("checks", True), random_state=seed, fit_params=shared,
+            protocol=None if protocol == "default" else protocol)
     ci_lo, ci_hi = (float(v) for v in fit.g_eff_ci_)  # NaN without a bootstrap (n_boot=0)
     truth = _ground_truth(rec.meta)
     truth_key, truth_value = _known_g_eff(truth)
@@ -435,6 +521,8 @@ def _run_fit(path, options, window, fraction, kind, n_boot, seed, ci, out, figur
         "known_g_eff_in_ci": (None if truth_value is None or not (ci_lo <= ci_hi)
                               else bool(ci_lo <= truth_value <= ci_hi)),
         "window_ladder": ladder_report,
+        "protocol": protocol,
+        "checks": checks,
         "notes": notes,
         "preprocessing": list(rec.meta.get("preprocessing", [])),
         "pipeline": list(rec.meta.get("pipeline", [])),
@@ -450,11 +538,30 @@ def _run_fit(path, options, window, fraction, kind, n_boot, seed, ci, out, figur
             from .plotting import spectrum_figure
 
             fig = spectrum_figure(fit, title=f"{Path(str(path)).name}: covariance spectrum of "
-                                             f"{rec.n_neurons} neurons")
+                                             f"{rec.n_neurons} neurons",
+                                  control=check_objects.get("control"))
             fig.savefig(out / "spectrum.png", dpi=150)
             report["outputs"]["figure"] = str(out / "spectrum.png")
+            _check_figures(out, report, table if ladder else None, check_objects, fit)
         report["outputs"]["report"] = str(out / "report.json")
     return _finite(report), fit
+
+
+def _check_figures(out, report, ladder_table, check_objects, fit):
+    """ladder.png and split_half.png beside spectrum.png (neurospec.plotting)."""
+    from matplotlib.figure import Figure
+
+    from .plotting import ladder_plot, split_half_figure
+
+    if ladder_table is not None:
+        fig = Figure(figsize=(5.5, 4.0), layout="constrained")
+        ladder_plot(ladder_table, ax=fig.subplots())
+        fig.savefig(out / "ladder.png", dpi=150)
+        report["outputs"]["ladder_figure"] = str(out / "ladder.png")
+    if check_objects.get("split_half") is not None:
+        fig = split_half_figure(check_objects["split_half"], full=fit)
+        fig.savefig(out / "split_half.png", dpi=150)
+        report["outputs"]["split_half_figure"] = str(out / "split_half.png")
 
 
 def _comparison_text(report):
@@ -555,11 +662,16 @@ def format_fit_report(report):
                              f"{_num(row['g_eff'])} +- {_num(row['stderr'])}"))
         if lad.get("message"):
             rows.append(("", str(lad["message"])))
+    from .diagnostics import format_checks
+
+    rows += format_checks(r.get("checks"))
     for note in r.get("notes", []):
         rows.append(("note", note))
     outputs = r.get("outputs") or {}
     if outputs:
-        rows.append(("wrote", ", ".join(outputs[k] for k in ("report", "figure") if k in outputs)))
+        rows.append(("wrote", ", ".join(outputs[k] for k in ("report", "figure", "ladder_figure",
+                                                             "split_half_figure")
+                                        if k in outputs)))
     width = max(len(k) for k, _ in rows)
     lines += [f"  {k:<{width}}  {v}" for k, v in rows]
     return "\n".join(lines)
@@ -580,9 +692,11 @@ def _fit_kwargs(args):
         cells=None if cells is None else cells == "labelled",
         iscell_threshold=getattr(args, "iscell_threshold", None),
         signal=getattr(args, "signal", None), neuropil=getattr(args, "neuropil", None),
-        detrend=getattr(args, "detrend", None), zscore=getattr(args, "zscore", False),
+        detrend=getattr(args, "detrend", "auto"), zscore=getattr(args, "zscore", False),
         conditions=getattr(args, "conditions", None), model=getattr(args, "model", "iid"),
-        drop_top=getattr(args, "drop_top", "auto"),
+        drop_top=getattr(args, "drop_top", "auto"), control=getattr(args, "control", None),
+        protocol=getattr(args, "protocol", "default"),
+        checks=not getattr(args, "no_checks", False),
     )
 
 
@@ -776,10 +890,11 @@ def _add_fit_options(p, out_default):
                         "Default: the file's recommended window, else none")
     p.add_argument("--fraction", type=float, metavar="F",
                    help="fraction of the network that was recorded (0 < F <= 1), if known")
-    p.add_argument("--kind", choices=("covariance", "correlation"), default="covariance",
-                   help="covariance (default; what the theory describes) or correlation matrix "
+    p.add_argument("--kind", choices=("auto", "covariance", "correlation"), default="auto",
+                   help="covariance (what the theory describes) or correlation matrix "
                         "(re-weights neurons by their variance and biases g_eff up a little; for "
-                        "neurons with very different noise levels)")
+                        "neurons with very different scales). Default auto: correlation for "
+                        "suite2p fluorescence (arbitrary ROI brightness), covariance otherwise")
     p.add_argument("--ci", type=float, default=0.9, metavar="LEVEL",
                    help="interval level (default 0.9)")
     p.add_argument("--n-boot", type=int, default=200, metavar="N",
@@ -794,6 +909,28 @@ def _add_fit_options(p, out_default):
     p.add_argument("--no-figure", action="store_true", help="do not write spectrum.png")
     p.add_argument("--json", action="store_true",
                    help="print the report as JSON instead of the table")
+    p.add_argument("--control", choices=("none", "shift"), default=None,
+                   help="shift: also fit a control with each neuron's time course circularly "
+                        "shifted (keeps autocorrelations, removes interactions), draw it in "
+                        "spectrum.png and say whether the data differ from it")
+    p.add_argument("--protocol", choices=("default", "hu-sompolinsky"), default="default",
+                   help="hu-sompolinsky: Hu & Sompolinsky's procedure (correlation matrix, top PC "
+                        "dropped, alpha = N/T, mean-normalised CvM) instead of neurospec's "
+                        "defaults; replaces --kind, --model and --drop-top")
+    p.add_argument("--no-checks", action="store_true",
+                   help="skip the moment estimate and the split-half fits (faster)")
+
+
+def _detrend_arg(text):
+    if text in ("auto", "none"):
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected auto, none or seconds, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"the cutoff must be a positive number of seconds, got {text!r}")
+    return value
 
 
 def _drop_top_arg(text):
@@ -827,9 +964,11 @@ def _add_input_options(p):
                    help="suite2p: neuropil coefficient c (default: from ops.npy / settings.npy, "
                         "else suite2p's 0.7, with a warning); 0 = raw F")
     g = p.add_argument_group("preprocessing (constant neurons are always dropped)")
-    g.add_argument("--detrend", type=float, metavar="SECONDS",
+    g.add_argument("--detrend", type=_detrend_arg, default="auto", metavar="auto|none|SECONDS",
                    help="high-pass filter: remove drift and photobleaching slower than this "
-                        "period (zero-phase Butterworth); keep --window well below it")
+                        "period (zero-phase Butterworth); keep --window well below it. Default "
+                        "auto: suite2p fluorescence only, at 60 s (suite2p's baseline window) or "
+                        "10 x --window if longer, when the recording is 4 cutoffs long")
     g.add_argument("--zscore", action="store_true",
                    help="z-score each neuron (covariance of z-scores = correlation matrix)")
     g.add_argument("--conditions", metavar="FILE|COLUMN",
@@ -997,7 +1136,9 @@ def cmd_demo(args) -> int:
     bin_size = entry.get("bin_size") if path.suffix.lower() != ".nwb" else None
     report, _ = run_fit(path, bin_size=bin_size, window=entry.get("window"), kind=args.kind,
                         n_boot=args.n_boot, seed=args.seed, ci=args.ci, out=args.out,
-                        figure=not args.no_figure, ladder=args.ladder, cli=True)
+                        figure=not args.no_figure, ladder=args.ladder, cli=True,
+                        control=args.control, protocol=args.protocol,
+                        checks=not args.no_checks)
     _print_warnings(report)
     if args.json:
         print(json.dumps(report, indent=2))
@@ -1023,8 +1164,134 @@ def add_demo_parser(subparsers):
     return p
 
 
+# ------------------------------------------------------------------ compare
+def run_compare(path_a, path_b, *, labels=None, out=None, figure=True, ci=0.9, **fit_options):
+    """``neurospec compare A B``: fit two recordings and test the difference of their g_eff.
+
+    Parameters
+    ----------
+    path_a, path_b : str or Path
+        Recordings (anything ``neurospec fit`` reads).
+    labels : (str, str), optional
+        Names of the conditions (default: the file names).
+    out : str or Path, optional
+        Folder for ``compare.csv``, ``compare.json`` and ``compare.png``.
+    figure : bool
+        Write ``compare.png``.
+    ci : float
+        Interval level.
+    **fit_options
+        :func:`run_fit` options shared by both fits (``window``, ``kind``, ``n_boot``,
+        ``bootstrap``, preprocessing...).
+
+    Returns
+    -------
+    result : dict
+        What ``compare.json`` holds: both fits' reports and the comparison.
+    comparison : neurospec.diagnostics.Comparison
+    """
+    from pathlib import Path
+
+    from .diagnostics import compare
+
+    fit_options.setdefault("checks", False)
+    reports, fits = [], []
+    for path in (path_a, path_b):
+        report, fit = run_fit(path, out=None, figure=False, ci=ci, cli=True, **fit_options)
+        reports.append(report)
+        fits.append(fit)
+    if labels is None:
+        labels = [Path(str(p)).name for p in (path_a, path_b)]
+        if labels[0] == labels[1]:
+            labels = [str(path_a), str(path_b)]
+    comp = compare(fits[0], fits[1], labels=tuple(labels), ci=ci)
+    result = {"comparison": _finite(comp.to_dict()), "fits": reports, "outputs": {}}
+    if out is not None:
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        comp.to_frame().to_csv(out / "compare.csv")
+        result["outputs"]["table"] = str(out / "compare.csv")
+        if figure:
+            from .plotting import comparison_figure
+
+            comparison_figure(comp).savefig(out / "compare.png", dpi=150)
+            result["outputs"]["figure"] = str(out / "compare.png")
+        result["outputs"]["report"] = str(out / "compare.json")
+        (out / "compare.json").write_text(json.dumps(result, indent=2) + "\n")
+    return result, comp
+
+
+def format_compare(result):
+    """The table ``neurospec compare`` prints (str)."""
+    c = result["comparison"]
+    rows = []
+    for label, g, ci, rep in zip(c["labels"], c["g_eff"], c["ci"], result["fits"]):
+        lo, hi = ci
+        rows.append((label, f"g_eff {_num(g)}  [{_num(lo)}, {_num(hi)}]  (N = "
+                            f"{rep['n_neurons']}, alpha = {_num(rep['alpha'])}, "
+                            f"{c['bootstrap'][len(rows)]} bootstrap)"))
+    lo, hi = c["difference_ci"]
+    rows.append(("difference", f"{_num(c['difference'], '+.3f')}  [{_num(lo, '+.3f')}, "
+                               f"{_num(hi, '+.3f')}] {100 * c['ci_level']:.0f}% CI"))
+    p, floor = c["p_value"], c["p_floor"]
+    ptxt = "-" if p is None else (f"<= {floor:.2g}" if p <= floor * (1 + 1e-9) else f"{p:.2g}")
+    rows.append(("p-value", f"{ptxt}  (g_eff equal; from both fits' bootstrap replicates)"))
+    rows.append(("verdict", "the two conditions differ" if c["differ"] else
+                 "no detectable difference at this level"))
+    outputs = result.get("outputs") or {}
+    if outputs:
+        rows.append(("wrote", ", ".join(outputs[k] for k in ("table", "report", "figure")
+                                        if k in outputs)))
+    width = max(len(k) for k, _ in rows)
+    return "\n".join([f"neurospec compare: {c['labels'][0]} vs {c['labels'][1]}"]
+                     + [f"  {k:<{width}}  {v}" for k, v in rows])
+
+
+def cmd_compare(args) -> int:
+    """``neurospec compare A B``: the difference of g_eff between two recordings."""
+    kwargs = _fit_kwargs(args)
+    kwargs.pop("ladder", None)
+    kwargs.update(control=None, protocol=args.protocol, checks=False, bootstrap=args.bootstrap)
+    ci = kwargs.pop("ci")
+    result, _ = run_compare(args.a, args.b, labels=args.labels, out=args.out,
+                            figure=not args.no_figure, ci=ci, **kwargs)
+    for label, rep in zip(result["comparison"]["labels"], result["fits"]):
+        for text in rep.get("warnings", []):
+            print(f"neurospec: warning: {label}: {text}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(format_compare(result))
+    return EXIT_OK
+
+
+def add_compare_parser(subparsers):
+    p = subparsers.add_parser(
+        "compare",
+        help="does g_eff differ between two recordings (conditions, epochs)?",
+        description="Fit two recordings like `neurospec fit` and report the difference of their "
+                    "effective gains with its interval and a p-value from both fits' bootstrap "
+                    "replicates; write DIR/compare.csv, DIR/compare.json and DIR/compare.png.",
+    )
+    p.add_argument("a", help="first recording (file or suite2p folder)")
+    p.add_argument("b", help="second recording")
+    p.add_argument("--labels", nargs=2, metavar=("A", "B"),
+                   help="names of the two conditions (default: the file names)")
+    p.add_argument("--source", help="NWB: 'units' or the path/name of a TimeSeries")
+    p.add_argument("--bin-size", type=float, metavar="SECONDS",
+                   help="seconds per row (array files) or spike-count bin (NWB units)")
+    p.add_argument("--bootstrap", choices=("auto", "network", "samples"), default="auto",
+                   help="network (auto; two networks/animals from one ensemble) or samples (the "
+                        "same neurons recorded twice: conditional on the network, more power)")
+    _add_fit_options(p, "neurospec-compare")
+    _add_input_options(p)
+    p.set_defaults(func=cmd_compare)
+    return p
+
+
 #: functions that each add one subcommand; add yours here
-SUBCOMMANDS = [add_info_parser, add_fit_parser, add_simulate_parser, add_demo_parser]
+SUBCOMMANDS = [add_info_parser, add_fit_parser, add_simulate_parser, add_demo_parser,
+               add_compare_parser]
 
 
 # ------------------------------------------------------------------ entry point

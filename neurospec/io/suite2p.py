@@ -452,6 +452,8 @@ def _read_plane(plane, *, signal, neuropil, cells, iscell_threshold, warn, notes
         out = raw.astype(np.float64)
     fs = _number(_lookup(settings, ("fs",)))
     info["fs"] = fs if fs and fs > 0 else None
+    info["win_baseline"] = _number(_lookup(settings, ("win_baseline",),
+                                           ("dcnv_preprocess", "win_baseline")))
     return out, idx, const_raw, info
 
 
@@ -617,6 +619,8 @@ def open_suite2p(path, *, bin_size=None, signal="F", neuropil=None, cells=True,
             "n_selected": int(n_sel), "n_constant_dropped": n_constant,
             "constant_dropped": dropped, "frame_rate_hz": fs, "frame_rate_source": fs_source,
             "frames_per_bin": factor, "warnings": messages,
+            "win_baseline": next((i["win_baseline"] for i in plane_info if i["win_baseline"]),
+                                 None),
         },
     }
     return LazyActivity(np.ascontiguousarray(act), binw, t_start=i0 * binw, unit_ids=ids, meta=meta)
