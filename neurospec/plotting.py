@@ -139,6 +139,13 @@ def theory_rank_curve(theory, n):
     -------
     ndarray, shape (n,)
         Descending.
+
+    Examples
+    --------
+    >>> from neurospec.plotting import theory_rank_curve
+    >>> from neurospec.theory import LinearSpectrum
+    >>> [round(float(v), 3) for v in theory_rank_curve(LinearSpectrum(0.5, normalized=True), 5)]
+    [2.192, 1.064, 0.665, 0.454, 0.316]
     """
     if hasattr(theory, "rank_curve"):
         curve = np.asarray(theory.rank_curve(int(n)), dtype=np.float64)
@@ -228,6 +235,22 @@ def rank_plot(eigenvalues, theory=None, null=None, ax=None, *, drop_top=0, norma
     Returns
     -------
     matplotlib.axes.Axes
+
+    Examples
+    --------
+    Eigenvalues of the sample covariance of a simulated network against the theory and the null:
+
+    >>> from neurospec.simulate import draw_couplings
+    >>> from neurospec.theory import LinearSpectrum, MarchenkoPastur
+    >>> rng = np.random.default_rng(0)
+    >>> J = draw_couplings(200, 0.5, rng=rng)                       # a network with g = 0.5
+    >>> X = np.linalg.solve(np.eye(200) - J, rng.standard_normal((200, 2000))).T  # time x neurons
+    >>> ev = np.linalg.eigvalsh(np.cov(X, rowvar=False))
+    >>> theory = LinearSpectrum(0.5, normalized=True).sampled(alpha=0.1)  # N / T = 0.1
+    >>> from neurospec.plotting import rank_plot
+    >>> ax = rank_plot(ev, theory, null=MarchenkoPastur(0.1))
+    >>> ax.get_xscale(), ax.get_yscale()
+    ('log', 'log')
     """
     lam = _eigenvalue_array(eigenvalues)
     dropped, kept = _normalise(lam, drop_top, normalize)
@@ -310,6 +333,20 @@ def density_plot(eigenvalues, theory=None, null=None, ax=None, *, bins=None, dro
     Returns
     -------
     matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> from neurospec.simulate import draw_couplings
+    >>> from neurospec.theory import LinearSpectrum, MarchenkoPastur
+    >>> rng = np.random.default_rng(0)
+    >>> J = draw_couplings(200, 0.5, rng=rng)                       # a network with g = 0.5
+    >>> X = np.linalg.solve(np.eye(200) - J, rng.standard_normal((200, 2000))).T  # time x neurons
+    >>> ev = np.linalg.eigvalsh(np.cov(X, rowvar=False))
+    >>> theory = LinearSpectrum(0.5, normalized=True).sampled(alpha=0.1)  # N / T = 0.1
+    >>> from neurospec.plotting import density_plot
+    >>> ax = density_plot(ev, theory, null=MarchenkoPastur(0.1))
+    >>> ax.get_xscale()
+    'log'
     """
     lam = _eigenvalue_array(eigenvalues)
     _, kept = _normalise(lam, drop_top, normalize)
@@ -365,6 +402,20 @@ def empirical_cdf_distances(x, theory):
         ``max |F_n(x) - F(x)|`` over the sample points (both sides of each step).
     cvm : float
         ``W² / n = (1/n) Σ (F(x_(i)) - (2i-1)/(2n))² + 1/(12 n²)``, the mean squared CDF difference.
+
+    Examples
+    --------
+    >>> from neurospec.simulate import draw_couplings
+    >>> from neurospec.theory import LinearSpectrum, MarchenkoPastur
+    >>> rng = np.random.default_rng(0)
+    >>> J = draw_couplings(200, 0.5, rng=rng)                       # a network with g = 0.5
+    >>> X = np.linalg.solve(np.eye(200) - J, rng.standard_normal((200, 2000))).T  # time x neurons
+    >>> ev = np.linalg.eigvalsh(np.cov(X, rowvar=False))
+    >>> theory = LinearSpectrum(0.5, normalized=True).sampled(alpha=0.1)  # N / T = 0.1
+    >>> from neurospec.plotting import empirical_cdf_distances
+    >>> ks, cvm = empirical_cdf_distances(ev / ev.mean(), theory)
+    >>> bool(ks < 0.05), bool(cvm < 1e-3)
+    (True, True)
     """
     x = np.sort(np.asarray(x, dtype=np.float64))
     n = x.size
@@ -398,6 +449,20 @@ def cdf_plot(eigenvalues, theory, ax=None, *, drop_top=0, normalize=True, null=N
     Returns
     -------
     matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> from neurospec.simulate import draw_couplings
+    >>> from neurospec.theory import LinearSpectrum, MarchenkoPastur
+    >>> rng = np.random.default_rng(0)
+    >>> J = draw_couplings(200, 0.5, rng=rng)                       # a network with g = 0.5
+    >>> X = np.linalg.solve(np.eye(200) - J, rng.standard_normal((200, 2000))).T  # time x neurons
+    >>> ev = np.linalg.eigvalsh(np.cov(X, rowvar=False))
+    >>> theory = LinearSpectrum(0.5, normalized=True).sampled(alpha=0.1)  # N / T = 0.1
+    >>> from neurospec.plotting import cdf_plot
+    >>> ax = cdf_plot(ev, theory, null=MarchenkoPastur(0.1))
+    >>> ax.get_legend() is not None
+    True
     """
     if theory is None:
         raise ParameterError("cdf_plot needs a theory spectrum to compare with (theory=...).")
@@ -464,6 +529,25 @@ def subsampling_plot(frame, theory=None, ax=None, *, n_total=None, form="pr", co
     Returns
     -------
     matplotlib.axes.Axes
+
+    Examples
+    --------
+    Participation ratio of random subsets of a simulated population, against free compression:
+
+    >>> from neurospec.simulate import draw_couplings
+    >>> from neurospec.theory import LinearSpectrum, MarchenkoPastur
+    >>> rng = np.random.default_rng(0)
+    >>> J = draw_couplings(200, 0.5, rng=rng)                       # a network with g = 0.5
+    >>> X = np.linalg.solve(np.eye(200) - J, rng.standard_normal((200, 2000))).T  # time x neurons
+    >>> ev = np.linalg.eigvalsh(np.cov(X, rowvar=False))
+    >>> theory = LinearSpectrum(0.5, normalized=True).sampled(alpha=0.1)  # N / T = 0.1
+    >>> import neurospec as ns
+    >>> from neurospec.plotting import subsampling_plot
+    >>> frame = ns.subsample_spectra(X, sizes=[25, 50, 100, 200], n_draws=5, random_state=0,
+    ...                              progress=False)
+    >>> ax = subsampling_plot(frame, theory=LinearSpectrum(0.5))
+    >>> ax.get_xlabel()
+    'number of recorded neurons $M$'
     """
     import pandas as pd
 
@@ -607,6 +691,18 @@ def spectrum_figure(fit, *, title=None, figsize=(10.0, 4.2), control=None):
     -------
     matplotlib.figure.Figure
         With two axes, ``fig.axes[0]`` the rank plot and ``fig.axes[1]`` the density.
+
+    Examples
+    --------
+    The figure ``neurospec fit`` writes, for a fit of the bundled sample:
+
+    >>> import neurospec as ns
+    >>> rec = ns.load("data_samples/tanh_spikes.nwb", bin_size=0.1)
+    >>> fit = ns.GainFit(window=20, n_boot=0).fit(rec)    # no bootstrap: a quick look
+    >>> fig = ns.plotting.spectrum_figure(fit, title="tanh_spikes.nwb")
+    >>> len(fig.axes)
+    2
+    >>> fig.savefig("spectrum.png")                     # doctest: +SKIP
     """
     from matplotlib.figure import Figure
 

@@ -1,5 +1,9 @@
 """Execute every tutorial notebook (tutorials/*.ipynb) with nbclient; any error fails.
 
+When the documentation tools are installed (the ``test`` extra brings them) the notebooks are
+executed once, by the documentation build in ``tests/test_docs.py``, and the execution test here
+skips; the checks on the stored notebooks always run.
+
 Each notebook runs in a fresh ``python3`` Jupyter kernel (the one ipykernel installs into this
 environment), with the tutorials folder as working directory (the notebooks find the bundled
 data relative to it) and the non-interactive matplotlib backend. A missing kernel is a
@@ -74,8 +78,22 @@ def test_tutorial_stored_clean(path):
             assert not images, f"{path.name}: cell {i} stores a figure; clear the outputs"
 
 
+def _executed_by_docs_build():
+    """tests/test_docs.py builds the documentation, which executes every tutorial (with the
+    same checks: any error fails, nothing is written next to the notebooks); running them here
+    too would double the suite's longest work. NEUROSPEC_EXECUTE_TUTORIALS=1 runs them here
+    anyway."""
+    if os.environ.get("NEUROSPEC_EXECUTE_TUTORIALS") == "1":
+        return False
+    from test_docs import docs_tools_missing
+
+    return not docs_tools_missing()
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_tutorial_executes(path, monkeypatch):
+    if _executed_by_docs_build():
+        pytest.skip("executed by the documentation build (tests/test_docs.py)")
     _python3_kernel()
     # the kernel inherits this environment: non-interactive figures, and one BLAS thread so
     # that two notebooks running side by side (pytest -n 2) do not oversubscribe two cores

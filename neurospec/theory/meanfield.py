@@ -144,6 +144,22 @@ class MeanFieldResult:
         Seconds.
     notes : str
         Anything the solver wants the user to know (e.g. a fallback from "fft" to "energy").
+
+    Examples
+    --------
+    :func:`effective_gain` returns one:
+
+    >>> from neurospec.theory import effective_gain
+    >>> r = effective_gain(0.8, "tanh", sigma=1.0)
+    >>> round(r.g_eff, 4), r.chaotic, r.converged
+    (0.5558, False, True)
+    >>> round(r.participation_ratio(), 4)               # predicted PR / N = (1 - g_eff^2)^2
+    0.4776
+    >>> print(r.summary())                              # doctest: +ELLIPSIS
+    Mean-field solution (continuous time, phi=tanh, method=fft)
+      g = 0.8, sigma = 1, kappa = 0
+      g_eff = g<phi'> = 0.555831   (gamma = <phi'> = 0.694789)
+    ...
     """
 
     g: float
@@ -856,9 +872,28 @@ def _fft_checked(f, g, sigma, d0, dinf, tau, dt, damping, tol, max_iter):
 def predicted_spectrum(g, phi="tanh", sigma=0.0, dynamics="continuous", kappa=0.0, *, normalized=False, **kwargs):
     """``LinearSpectrum(g_eff, kappa)`` for the ensemble of networks with these parameters.
 
-    Parameters are those of :func:`effective_gain`; ``normalized=True`` returns the mean-1
-    shape. The eigenvalues of the zero-frequency rate covariance are ``noise_power`` times this
-    distribution.
+    Parameters
+    ----------
+    g, phi, sigma, dynamics, kappa
+        As in :func:`effective_gain`: coupling gain, nonlinearity, noise amplitude,
+        ``"continuous"`` or ``"discrete"`` time, reciprocal correlation.
+    normalized : bool, default False
+        Return the mean-1 shape instead of the spectrum in units of the rate power.
+    **kwargs
+        Passed to :func:`effective_gain`.
+
+    Returns
+    -------
+    LinearSpectrum
+        ``LinearSpectrum(g_eff, kappa)``; the eigenvalues of the zero-frequency rate covariance
+        are ``noise_power`` times this distribution.
+
+    Examples
+    --------
+    >>> from neurospec.theory import predicted_spectrum
+    >>> s = predicted_spectrum(0.8, "tanh", sigma=1.0, normalized=True)
+    >>> type(s).__name__, round(float(s.mean()), 6), round(float(s.participation_ratio()), 4)
+    ('LinearSpectrum', 1.0, 0.4776)
     """
     return effective_gain(g, phi, sigma, dynamics, kappa, **kwargs).spectrum(normalized=normalized)
 
@@ -904,6 +939,20 @@ def linear_equivalent_covariance(
     ndarray, shape (N, N)
         Covariance of rates summed over a long window, divided by the window length (units of
         rate^2 x time constant; per step in discrete time).
+
+    Examples
+    --------
+    The predicted dimension of one tanh network matches the mean-field ``(1 - g_eff^2)^2``:
+
+    >>> from neurospec.simulate import draw_couplings
+    >>> from neurospec.theory import linear_equivalent_covariance
+    >>> J = draw_couplings(300, 0.8, rng=np.random.default_rng(0))
+    >>> C = linear_equivalent_covariance(J, "tanh", sigma=1.0, g=0.8)
+    >>> C.shape
+    (300, 300)
+    >>> ev = np.linalg.eigvalsh(C)
+    >>> round(float(ev.sum() ** 2 / (ev ** 2).sum() / 300), 2)
+    0.47
     """
     J = np.asarray(J, dtype=float)
     if J.ndim != 2 or J.shape[0] != J.shape[1] or J.shape[0] < 2:
