@@ -40,6 +40,7 @@ from scipy.linalg import blas
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._memory import check_memory, format_bytes
 from ._progress import progress_bar
 from .errors import BinSizeError, DataValueError, ParameterError, ShapeError
 
@@ -51,6 +52,7 @@ __all__ = [
     "effective_sample_size",
     "effective_sample_size_excluding",
     "temporal_spectrum",
+    "temporal_spectrum_excluding",
     "SpectrumWarning",
 ]
 
@@ -63,6 +65,12 @@ SOKAL_C = 5.0
 _NOT_DECAYED = "the autocorrelation has not decayed"
 
 _CHUNK_BYTES = 64 * 2**20  # target size of one float64 chunk when chunk_size is None
+_FFT_BLOCK_BYTES = 16 * 2**20  # complex transform of one column block of a chunk
+#: in-memory arrays that are not float64 and larger than this are read in chunks (converted
+#: chunk by chunk) instead of being copied to float64 whole
+_CONVERT_IN_CHUNKS_BYTES = 256 * 2**20
+#: progress="auto" shows a bar when the estimated work exceeds this many flops (~10 s)
+_PROGRESS_FLOPS = 5e11
 
 
 class SpectrumWarning(UserWarning):
@@ -255,6 +263,54 @@ def effective_sample_size_excluding(X, components, max_lag=256, c=SOKAL_C):
         False when the autocorrelation has not decayed within ``max_lag`` (``n_eff`` is then
         an upper bound).
     """
+    rho = _residual_autocorrelation(X, components, max_lag)
+    n = np.shape(X)[0]
+    tau, _, reached = _sokal_window(rho**2, n, c)
+    return n / tau, reached
+
+
+def temporal_spectrum_excluding(X, components, max_lag=256, c=SOKAL_C, center=True):
+    """Temporal spectrum of activity with some directions (dropped top modes) removed.
+
+    As :func:`effective_sample_size_excluding`, but returns the whole estimated temporal
+    spectrum (:func:`temporal_spectrum`) of the residual, which the fit's forward model uses.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n_samples, n_features)
+        Activity (time x neurons); standardise the columns first for a correlation matrix.
+    components : ndarray, shape (n_features, k)
+        Orthonormal directions to project out.
+    max_lag : int
+        Largest lag of the autocorrelation (samples).
+    c : float
+        Sokal window constant.
+    center : bool
+        Whether the covariance subtracts the mean (``n_samples - 1`` temporal eigenvalues).
+
+    Returns
+    -------
+    temporal : TemporalSpectrum
+    reached : bool
+        False when the autocorrelation has not decayed within ``max_lag``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).standard_normal((500, 20))
+    >>> ts, reached = temporal_spectrum_excluding(X, np.zeros((20, 0)))
+    >>> ts.is_white(), reached
+    (True, True)
+    """
+    rho = _residual_autocorrelation(X, components, max_lag)
+    n = np.shape(X)[0]
+    _, m, reached = _sokal_window(rho**2, n, c)
+    return temporal_spectrum(rho, n, m, center=center), reached
+
+
+def _residual_autocorrelation(X, components, max_lag):
+    """Normalised autocorrelation of ``X_c (I - V V^T)`` (see
+    :func:`effective_sample_size_excluding`)."""
     X = np.asarray(X, dtype=np.float64)
     V = np.asarray(components, dtype=np.float64).reshape(X.shape[1], -1)
     n = X.shape[0]
@@ -266,9 +322,7 @@ def effective_sample_size_excluding(X, components, max_lag=256, c=SOKAL_C):
         lags += _lag_sums_within(X[:, s : s + step] - mean[s : s + step], K, False)
     if V.shape[1]:
         lags -= _lag_sums_within((X - mean) @ V, K, False)
-    rho = lags / lags[0] if lags[0] > 0 else np.r_[1.0, np.zeros(K)]
-    tau, _, reached = _sokal_window(rho**2, n, c)
-    return n / tau, reached
+    return lags / lags[0] if lags[0] > 0 else np.r_[1.0, np.zeros(K)]
 
 
 # --------------------------------------------------------------------------- lagged products
@@ -281,15 +335,24 @@ def _lag_sums_within(y, n_lags, per_neuron):
     # zero padding to >= L + K samples: circular pairs at distance nfft - k >= L don't exist
     nfft = sfft.next_fast_len(L + K, real=True)
     workers = _fft_workers()
-    F = sfft.rfft(y, n=nfft, axis=0, workers=workers)
-    if per_neuron:
-        power = F.real**2
-        power += F.imag**2
-        del F
-        out[: K + 1] = sfft.irfft(power, n=nfft, axis=0, workers=workers)[: K + 1]
-    else:  # |F|^2 summed over neurons = sum of squares of the (re, im) pairs of each row
-        v = F.view(np.float64).reshape(F.shape[0], -1)
-        out[: K + 1] = sfft.irfft(np.einsum("ij,ij->i", v, v), n=nfft)[: K + 1]
+    # neurons in column blocks: the padded transforms of one block stay near _FFT_BLOCK_BYTES
+    # (at N = 20,000 a whole chunk's transform would be several chunk-sized temporaries)
+    step = max(1, _FFT_BLOCK_BYTES // (16 * nfft))
+    power_sum = None
+    for s in range(0, y.shape[1], step):
+        F = sfft.rfft(y[:, s : s + step], n=nfft, axis=0, workers=workers)
+        if per_neuron:
+            power = F.real**2
+            power += F.imag**2
+            del F
+            out[: K + 1, s : s + step] = sfft.irfft(power, n=nfft, axis=0,
+                                                    workers=workers)[: K + 1]
+        else:  # |F|^2 summed over neurons = sum of squares of the (re, im) pairs of each row
+            v = F.view(np.float64).reshape(F.shape[0], -1)
+            part = np.einsum("ij,ij->i", v, v)
+            power_sum = part if power_sum is None else power_sum + part
+    if not per_neuron:
+        out[: K + 1] = sfft.irfft(power_sum, n=nfft)[: K + 1]
     return out
 
 
@@ -312,6 +375,22 @@ def _lag_sums_across(tail, head, n_lags, per_neuron):
     else:
         out[1 : K + 1] = sfft.irfft(cross.sum(axis=1), n=nfft)[1 : K + 1]
     return out
+
+
+def _symmetrize_upper(G, block=512):
+    """Copy the upper triangle of the square matrix ``G`` onto its lower one, in place.
+
+    Works in column blocks (temporaries of ``block x N``), so it needs no second N x N array.
+    """
+    n = G.shape[0]
+    for j0 in range(0, n, block):
+        j1 = min(j0 + block, n)
+        D = G[j0:j1, j0:j1]
+        iu = np.tril_indices(j1 - j0, -1)
+        D[iu] = D.T[iu]
+        if j1 < n:
+            G[j1:, j0:j1] = G[j0:j1, j1:].T
+    return G
 
 
 class _NonFinite(Exception):
@@ -403,8 +482,18 @@ class _Moments:
         return out
 
     # ------------------------------------------------------------------ results
-    def scatter(self, center):
-        """Full symmetric sum of outer products (centred or about zero)."""
+    def scatter(self, center, in_place=False):
+        """Full symmetric sum of outer products (centred or about zero).
+
+        ``in_place`` fills the lower triangle of ``gram`` itself and hands that array over
+        (``gram`` is then None): no second N x N matrix.
+        """
+        if in_place:
+            G, self.gram = self.gram, None
+            if not center:
+                blas.dsyr(float(self.n), self.mean, a=G, lower=0, overwrite_a=1)
+            _symmetrize_upper(G)
+            return G
         G = np.triu(self.gram)
         G += np.triu(G, 1).T
         if not center:
@@ -451,6 +540,14 @@ def _is_lazy_array(X):
         pass
     has = all(hasattr(X, a) for a in ("shape", "dtype", "__getitem__"))
     return has and not hasattr(X, "columns")  # pandas goes through validate_data
+
+
+def _convert_in_chunks(X):
+    """A large in-memory 2-D numeric array that is not float64 (e.g. float32 data): read it
+    in chunks like a memmap instead of copying it to float64 whole."""
+    return (isinstance(X, np.ndarray) and not isinstance(X, np.memmap) and X.ndim == 2
+            and X.dtype != np.float64 and X.dtype.kind in "fiub"
+            and 8 * X.size > _CONVERT_IN_CHUNKS_BYTES)
 
 
 def _min_error(n_rows, n_features, what="sample"):
@@ -564,6 +661,10 @@ class CovarianceSpectrum(BaseEstimator):
     chunk_size : int or None
         Number of samples read per chunk (rounded down to whole windows). ``None`` picks
         about 64 MiB of float64 per chunk.
+    progress : bool or "auto"
+        Show a progress bar (tqdm) over the chunks read and the eigendecomposition.
+        ``"auto"`` shows it when the work is long (estimated above ~10 s: e.g. N >= 5000).
+        A dask array shows no bar (dask's own diagnostics or dashboard show its progress).
 
     Attributes
     ----------
@@ -619,7 +720,7 @@ class CovarianceSpectrum(BaseEstimator):
 
     def __init__(self, kind="covariance", window=None, drop_top=0, center=True,
                  correction="unbiased", n_folds=2, n_samples_eff="auto", max_lag=256,
-                 solver="auto", store_covariance=True, chunk_size=None):
+                 solver="auto", store_covariance=True, chunk_size=None, progress="auto"):
         self.kind = kind
         self.window = window
         self.drop_top = drop_top
@@ -631,6 +732,7 @@ class CovarianceSpectrum(BaseEstimator):
         self.solver = solver
         self.store_covariance = store_covariance
         self.chunk_size = chunk_size
+        self.progress = progress
 
     # No sklearn check is skipped or expected to fail: fit validates array-likes with
     # validate_data (streamed inputs get the same messages) and is deterministic, so the
@@ -692,6 +794,10 @@ class CovarianceSpectrum(BaseEstimator):
             raise ParameterError(
                 f"chunk_size must be None or a positive number of samples, got {self.chunk_size!r}."
             )
+        if not (isinstance(self.progress, (bool, np.bool_)) or self.progress == "auto"):
+            raise ParameterError(
+                f"progress must be True, False or 'auto', got {self.progress!r}."
+            )
 
     def _prepare_input(self, X):
         """Classify X; return (kind, data, n_rows or None, n_features, name, meta)."""
@@ -704,6 +810,11 @@ class CovarianceSpectrum(BaseEstimator):
             self._forget_feature_names()
             return "array", X.activity, X.n_samples, X.n_neurons, name, meta
         self.bin_size_ = None
+        if _convert_in_chunks(X):
+            kind = "lazy"
+            name = f"X ({X.dtype} array)"
+            self._forget_feature_names()
+            return kind, X, int(X.shape[0]), int(X.shape[1]), name, {"input": "ndarray"}
         if _is_dask(X) or _is_lazy_array(X):
             kind = "dask" if _is_dask(X) else "lazy"
             name = f"X ({type(X).__name__})"
@@ -779,7 +890,7 @@ class CovarianceSpectrum(BaseEstimator):
 
     # ------------------------------------------------------------------ accumulation
     def _accumulate(self, kind, data, n_rows, n_features, name, row_range=None,
-                    gram=True, per_neuron=False, keep_windows=False):
+                    gram=True, per_neuron=False, keep_windows=False, bar=None):
         """One pass over the input.
 
         Returns ``(folds, n_features, windows, n_rows)``: a list of :class:`_Moments` (one
@@ -796,7 +907,10 @@ class CovarianceSpectrum(BaseEstimator):
                                                 per_neuron, keep_windows)
             return folds, n_features, kept, n_rows
         folds = [None] * n_folds
-        kept = []
+        # the Gram solver keeps the windowed samples: one array, filled block by block
+        kept = (np.empty((sum((b - a) // W for _, a, b in blocks), n_features))
+                if keep_windows else None)
+        pos = 0
         for f, a, b in blocks:
             raw = data[a:b]
             x = _windowed(raw, W, name)
@@ -805,8 +919,12 @@ class CovarianceSpectrum(BaseEstimator):
                 folds[f] = _Moments(n_features, shift, self.max_lag, gram, per_neuron)
             _feed(folds[f], x, raw, a, name)
             if keep_windows:
-                kept.append(np.array(x))
-        return folds, n_features, (np.concatenate(kept) if keep_windows else None), n_rows
+                kept[pos : pos + x.shape[0]] = x
+            pos += x.shape[0]
+            del raw, x
+            if bar is not None:
+                bar.update((b - a) // W)
+        return folds, n_features, kept, n_rows
 
     def _accumulate_iterator(self, chunks, name, gram, per_neuron, keep_windows):
         W = self.window or 1
@@ -890,8 +1008,12 @@ class CovarianceSpectrum(BaseEstimator):
         folds = list(dask.compute(*roots))
         kept = None
         if keep_windows:
-            kept = np.concatenate([_windowed(Xr.blocks[i].compute(), W, name)
-                                   for i in range(len(blocks))])
+            kept = np.empty((sum(sz // W for sz in sizes), n_features))
+            pos = 0
+            for i in range(len(blocks)):
+                x = _windowed(Xr.blocks[i].compute(), W, name)
+                kept[pos : pos + x.shape[0]] = x
+                pos += x.shape[0]
         return folds, kept
 
     # ------------------------------------------------------------------ fit
@@ -936,15 +1058,28 @@ class CovarianceSpectrum(BaseEstimator):
             self.solver == "auto" and self.correction != "cv" and n_rows is not None
             and n_rows // W < n_features
         )
-        folds, n_features, windows, n_read = self._accumulate(
-            kind, data, n_rows, n_features, name, gram=not use_gram, keep_windows=use_gram,
-            per_neuron=self.kind == "correlation",
-        )
-        total = folds[0]
-        for f in folds[1:]:
-            total = total.merge(f)
-        res = _spectrum(self, total, folds, None, windows=windows, name=name,
-                        release=self.correction != "cv")
+        if n_rows is not None:
+            self._check_memory(n_rows // W, n_features, use_gram, name)
+        bar = self._progress_bar(kind, n_rows, n_features, use_gram)
+        try:
+            folds, n_features, windows, n_read = self._accumulate(
+                kind, data, n_rows, n_features, name, gram=not use_gram, keep_windows=use_gram,
+                per_neuron=self.kind == "correlation", bar=bar,
+            )
+            total = folds[0]
+            for f in folds[1:]:
+                total = total.merge(f)
+            if bar is not None:
+                m = min(total.n, n_features) if use_gram else n_features
+                bar.set_description(f"CovarianceSpectrum: eigenvalues ({m} x {m})")
+            res = _spectrum(self, total, folds, None, windows=windows, name=name,
+                            release=self.correction != "cv")
+            del windows
+            if bar is not None:
+                bar.update(bar.total - bar.n)
+        finally:
+            if bar is not None:
+                bar.close()
         self.n_features_in_ = n_features
         self.n_samples_ = n_read
         self.n_windows_ = total.n
@@ -968,6 +1103,50 @@ class CovarianceSpectrum(BaseEstimator):
                     kind=self.kind, correction=self.correction)
         self.meta_ = meta
         return self
+
+    def _check_memory(self, n_win, n_features, use_gram, name):
+        """Refuse (with the size and the path to use) what cannot fit in memory."""
+        nn = 8.0 * n_features**2
+        if use_gram:
+            need = 8.0 * n_win * n_features + max(8.0 * n_win**2, nn if self.store_covariance
+                                                   else 0.0)
+            what = (f"{name}: the Gram solver's {n_win} x {n_features} windowed samples and "
+                    f"{min(n_win, n_features)}-square matrix (float64)")
+        else:
+            two = self.store_covariance or self.kind == "correlation"
+            need = nn * (2 if two else 1) * (self.n_folds if self.correction == "cv" else 1)
+            what = (f"{name}: {'two ' if two else 'one '}{n_features} x {n_features} float64 "
+                    f"matri{'ces' if two else 'x'} ({format_bytes(nn)} each)")
+        fixes = []
+        if self.store_covariance:
+            fixes.append("store_covariance=False saves one N x N matrix")
+        if not use_gram and n_win < n_features:
+            fixes.append("solver='gram' works on the T x T matrix")
+        fixes.append(
+            "past the N x N matrix, neurospec.matrixfree.slq_spectrum estimates the spectrum "
+            "from matrix-vector products (memory O(N))")
+        check_memory(need, what, "; ".join(fixes).capitalize() + ".")
+
+    def _progress_bar(self, kind, n_rows, n_features, use_gram):
+        """A bar over the windowed samples read plus the eigendecomposition, or None.
+
+        One step is one windowed sample (about N^2 flops of accumulation); the
+        eigendecomposition of an m x m matrix counts as ``4 m^3 / N^2`` of them (its
+        tridiagonal reduction runs at memory speed, a few times slower than the products).
+        """
+        if self.progress is False or kind in ("dask", "iterator") or n_rows is None:
+            return None
+        n_win = n_rows // (self.window or 1)
+        m = min(n_win, n_features) if use_gram else n_features
+        eig_steps = int(np.ceil(4.0 * m**3 / n_features**2)) + (
+            int(np.ceil(float(n_win) ** 2 / n_features)) if use_gram else 0)
+        flops = float(n_win) * n_features**2 + eig_steps * float(n_features) ** 2
+        if self.progress == "auto" and flops < _PROGRESS_FLOPS:
+            return None
+        bar = progress_bar(n_win + eig_steps, enabled=True,
+                           desc=f"CovarianceSpectrum: reading {n_features} neurons", unit="sample")
+        bar.bar_format = "{l_bar}{bar}| {elapsed}<{remaining}"
+        return bar
 
     def summary(self):
         """Short text summary of the fitted spectrum."""
@@ -1036,18 +1215,21 @@ def _constant_error(name, const):
     )
 
 
-def _matrix_from_moments(est, mom, idx, name, release=False, cache=False):
+def _matrix_from_moments(est, mom, idx, name, release=False, cache=False, need_cov=True):
     """(covariance, chosen matrix) for neurons ``idx`` (all when None).
 
     ``cache`` keeps the full scatter matrix on ``mom`` for repeated subsets; ``release``
-    frees ``mom.gram`` once it is used (fit's peak memory stays near two N x N matrices).
+    hands ``mom.gram`` over (its lower triangle filled in place, no copy). Without
+    ``need_cov`` a correlation matrix is made in place of the covariance, which is then
+    returned as None. So ``fit`` holds at most two N x N matrices: the covariance and, for
+    ``kind="correlation"`` or a kept covariance, the eigensolver's copy.
     """
     W = est.window or 1
     n = mom.n
     S = getattr(mom, "_scatter", None)
     shared = S is not None or cache  # S is (or will be) reused: never scale it in place
     if S is None:
-        S = mom.scatter(est.center)
+        S = mom.scatter(est.center, in_place=release and not cache)
         if cache:
             mom._scatter = S
     if release:
@@ -1056,6 +1238,7 @@ def _matrix_from_moments(est, mom, idx, name, release=False, cache=False):
         cov = S[np.ix_(idx, idx)]
     else:
         cov = S.copy() if shared else S
+    del S
     cov /= (n - 1 if est.center else n) * W
     if est.kind == "covariance":
         return cov, cov
@@ -1063,11 +1246,23 @@ def _matrix_from_moments(est, mom, idx, name, release=False, cache=False):
     const = np.nonzero(d <= 1e-12 * max(d.max(), 1e-300))[0]
     if const.size:
         raise _constant_error(name, const)
-    return cov, cov / np.outer(d, d)
+    if not need_cov:  # the covariance is not kept: scale it into the correlation in place
+        cov /= d[:, None]
+        cov /= d[None, :]
+        return None, cov
+    R = cov / d[:, None]
+    R /= d[None, :]
+    return cov, R
 
 
 def _eigvalsh(M, overwrite=False):
-    """Eigenvalues of a symmetric matrix, descending."""
+    """Eigenvalues of a symmetric matrix, descending.
+
+    With ``overwrite`` a C-ordered ``M`` is passed as its (equal) transpose, which is
+    Fortran-ordered, so LAPACK works in place instead of on a copy.
+    """
+    if overwrite and M.flags.c_contiguous and not M.flags.f_contiguous:
+        M = M.T
     if M.shape[0] <= 512:
         with _single_thread():
             lam = sla.eigh(M, eigvals_only=True, overwrite_a=overwrite, check_finite=False,
@@ -1122,7 +1317,8 @@ def _spectrum(est, total, folds, idx, windows=None, name="X", release=False, cac
     # --- eigenvalues
     cov, s4 = None, None
     if windows is not None:  # Gram solver: T x T matrix, same nonzero eigenvalues
-        Y = _standardized_windows(est, windows, idx, name)
+        # windows are the estimator's own copy: standardised in place (no T x N copy)
+        Y, d_scale = _standardized_windows(est, windows, idx, name)
         lam = np.zeros(n_features)
         k = min(Y.shape)
         lam[:k] = _eigvalsh(Y @ Y.T, overwrite=True)[:k]
@@ -1133,12 +1329,14 @@ def _spectrum(est, total, folds, idx, windows=None, name="X", release=False, cac
                 R = Y[:, s : s + step].T @ Y
                 R[np.arange(R.shape[0]), s + np.arange(R.shape[0])] = 0.0
                 s4 += float(np.sum((R**2) ** 2))
-        if est.store_covariance:
-            Z = windows if idx is None else windows[:, idx]
-            Zc = Z - Z.mean(axis=0) if est.center else Z
-            cov = (Zc.T @ Zc) / ((n - 1 if est.center else n) * (est.window or 1))
+        if est.store_covariance:  # after the T x T matrix is freed
+            cov = Y.T @ Y
+            if d_scale is not None:
+                cov *= d_scale[:, None]
+                cov *= d_scale[None, :]
     else:
-        cov, matrix = _matrix_from_moments(est, total, idx, name, release=release, cache=cache)
+        cov, matrix = _matrix_from_moments(est, total, idx, name, release=release, cache=cache,
+                                           need_cov=est.store_covariance)
         if need_s4:
             s4 = _offdiag_fourth_power_sum(matrix)
         # the eigensolver may destroy its input unless it is the covariance we keep
@@ -1204,19 +1402,23 @@ def _corrected_pr(est, kept, lam, s4, n_features, n_dof, name):
 
 
 def _standardized_windows(est, windows, idx, name):
-    """Windowed samples, centred, scaled so that Y.T @ Y is the covariance (or correlation)."""
+    """Windowed samples centred and scaled so that ``Y.T @ Y`` is the covariance, or the
+    correlation; returns ``(Y, d)`` with ``d`` the standard deviations divided out (None for
+    a covariance). ``windows`` is modified in place when ``idx`` is None."""
     W = est.window or 1
     Y = windows if idx is None else windows[:, idx]
     n = Y.shape[0]
-    Y = Y - Y.mean(axis=0) if est.center else Y.copy()
+    if est.center:
+        Y -= Y.mean(axis=0)
     Y /= np.sqrt((n - 1 if est.center else n) * W)
+    d = None
     if est.kind == "correlation":
         d = np.sqrt(np.einsum("ij,ij->j", Y, Y))
         const = np.nonzero(d <= 1e-12 * max(d.max(), 1e-300))[0]
         if const.size:
             raise _constant_error(name, const)
         Y /= d
-    return Y
+    return Y, d
 
 
 def _cv_spectrum(est, folds, idx, name):
@@ -1233,8 +1435,8 @@ def _cv_spectrum(est, folds, idx, name):
         for g, mom in enumerate(folds):
             if g != f:
                 train = mom if train is None else train.merge(mom)
-        _, M_train = _matrix_from_moments(est, train, idx, name, cache=True)
-        _, M_test = _matrix_from_moments(est, folds[f], idx, name, cache=True)
+        _, M_train = _matrix_from_moments(est, train, idx, name, cache=True, need_cov=False)
+        _, M_test = _matrix_from_moments(est, folds[f], idx, name, cache=True, need_cov=False)
         _, U = sla.eigh(M_train, overwrite_a=True, check_finite=False, driver="evd")
         U = U[:, ::-1]
         lam = np.einsum("ij,ij->j", M_test @ U, U)

@@ -494,14 +494,15 @@ class Spectrum:
         return self._rep.stieltjes(z, deriv=deriv)
 
     # -- observation models ---------------------------------------------------------------
-    def sampled(self, alpha, method="auto"):
-        """Spectrum of the sample covariance from ``T = N / alpha`` independent samples.
+    def sampled(self, alpha, method="auto", temporal=None):
+        """Spectrum of the sample covariance from ``T = N / alpha`` samples (independent, or
+        with the temporal correlation ``temporal``).
 
         See :func:`neurospec.theory.sampling.sampled`.
         """
         from neurospec.theory.sampling import sampled
 
-        return sampled(self, alpha, method=method)
+        return sampled(self, alpha, method=method, temporal=temporal)
 
     def subsampled(self, fraction):
         """Spectrum of the covariance of a random ``fraction`` M/N of the neurons.

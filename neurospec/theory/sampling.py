@@ -548,7 +548,17 @@ def _correlated_edges(parent, mp):
     from scipy.optimize import brentq
 
     lo_p, hi_p = parent.support()
-    _, hi = _edge_search(parent, mp, hi_p * (1 + np.logspace(-12, 4, 97)))
+
+    def edge(grid):
+        try:
+            return _edge_search(parent, mp, grid)[1]
+        except ConvergenceError:
+            # no critical point resolved on the grid: the parent's edge is so sharp (g -> 1,
+            # tiny q) that the extremum lies within 1e-12 of its first point
+            G = parent._stieltjes(np.array([grid[0]], dtype=complex)).real
+            return float(mp.x(np.array([grid[0]]), G)[0])
+
+    hi = edge(hi_p * (1 + np.logspace(-12, 4, 97)))
 
     def tau_minus_1(wr):
         G = parent._stieltjes(np.array([wr], dtype=complex)).real[0]
@@ -557,7 +567,7 @@ def _correlated_edges(parent, mp):
     if mp.q < 1:
         w1 = lo_p * (1 - 1e-12)
         if tau_minus_1(w1) > 0:
-            w1 = brentq(tau_minus_1, 0.0, w1, xtol=1e-15 * lo_p, rtol=1e-14)
+            w1 = brentq(tau_minus_1, 1e-14 * lo_p, w1, xtol=1e-15 * lo_p, rtol=1e-14)
         grid = np.concatenate([w1 * (1 - np.logspace(-12, 0, 97)[:-1]),
                                w1 * np.logspace(-3, -14, 45)])
     else:
@@ -567,7 +577,7 @@ def _correlated_edges(parent, mp):
             a *= 4.0
         w1 = brentq(tau_minus_1, a, -1e-300, xtol=1e-15 * abs(a), rtol=1e-14)
         grid = w1 * np.concatenate([1 - np.logspace(-12, 0, 97)[:-1], np.logspace(-3, -14, 45)])
-    _, lo = _edge_search(parent, mp, grid)
+    lo = edge(grid)
     if not (0 < lo < hi):
         raise ConvergenceError(f"correlated-sample spectrum has an invalid support [{lo}, {hi}]")
     return lo, hi
