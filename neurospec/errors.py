@@ -23,7 +23,20 @@ __all__ = [
 
 
 class NeurospecError(ValueError):
-    """Base class of every error neurospec raises on purpose."""
+    """Base class of every error neurospec raises on purpose.
+
+    It is a :class:`ValueError`; each subclass names one kind of bad input, and every message
+    names the offending input and the fix.
+
+    Examples
+    --------
+    >>> import neurospec as ns
+    >>> try:
+    ...     ns.load("no_such_file.nwb")
+    ... except ns.NeurospecError as err:
+    ...     print(type(err).__name__, "-", err)           # doctest: +ELLIPSIS
+    LoaderError - no_such_file.nwb: no such file; check the path ...
+    """
 
 
 class LoaderError(NeurospecError):

@@ -181,6 +181,25 @@ class Recording:
         If ``activity`` is empty or holds NaN/inf.
     BinSizeError
         If ``bin_size`` is not a positive finite number.
+
+    Examples
+    --------
+    Spike counts of 50 neurons in 1000 bins of 50 ms, summed into windows of 0.5 s:
+
+    >>> import neurospec as ns
+    >>> counts = np.random.default_rng(0).poisson(2.0, size=(1000, 50))   # time x neurons
+    >>> rec = ns.Recording(counts, bin_size=0.05, meta={"kind": "counts"})
+    >>> rec.shape, rec.duration
+    ((1000, 50), 50.0)
+    >>> windows = rec.rebin(10)
+    >>> windows.shape, windows.bin_size
+    ((100, 50), 0.5)
+    >>> print(rec.summary())                    # doctest: +ELLIPSIS
+    Recording: 1000 samples x 50 neurons (time x neurons)
+      bin size  : 0.05 s  (duration 50 s, t_start 0 s)
+    ...
+
+    :func:`neurospec.load` returns one from a file.
     """
 
     activity: np.ndarray

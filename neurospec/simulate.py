@@ -174,6 +174,19 @@ class RateNetwork:
     ParameterError
         Invalid parameter (message names it and the valid range), or a linear network
         (``phi="identity"``) whose couplings make it unstable.
+
+    Examples
+    --------
+    A noise-driven tanh network with its ground truth, then the fit of its activity:
+
+    >>> import neurospec as ns
+    >>> net = ns.RateNetwork(200, g=0.8, sigma=1.0, seed=1)
+    >>> rec = net.run(2000, bin_size=1.0, progress=False)   # 2000 time constants, time x neurons
+    >>> rec.shape, rec.meta["kind"]
+    ((2000, 200), 'rates')
+    >>> round(rec.meta["ground_truth"]["measured_g_eff"], 2)   # g <phi'(h)> in this run
+    0.56
+    >>> rec.to_nwb("sim.nwb")                                  # doctest: +SKIP
     """
 
     def __init__(self, n_neurons=None, g=None, kappa=None, phi="tanh", sigma=1.0, dt=None,

@@ -130,9 +130,15 @@ def open_lazy(path, **options):
 
     Examples
     --------
-    >>> with neurospec.io.open_lazy("big.h5", dataset="rates", bin_size=0.01) as lazy:
-    ...     for start, block in lazy.iter_chunks():   # block: float64 (rows, n_neurons)
-    ...         ...
+    Sum a recording's activity chunk by chunk, without holding it in memory:
+
+    >>> import neurospec as ns
+    >>> with ns.open_lazy("data_samples/tanh_rates.npy", bin_size=0.1) as lazy:
+    ...     total = sum(block.sum(axis=0) for _, block in lazy.iter_chunks(chunk_rows=500))
+    ...     print(lazy.shape == (lazy.n_samples, total.size))
+    True
+
+    The same for an HDF5 file: ``ns.open_lazy("big.h5", dataset="rates", bin_size=0.01)``.
     """
     p, suffix = _check_path(path)
     func = _opener(suffix)
@@ -177,6 +183,21 @@ def load(path, **options):
         Unknown suffix.
     NoDataError, AmbiguousSourceError, DataValueError, SpikeTimesError, ShapeError, BinSizeError
         See the messages: each names the input and the fix.
+
+    Examples
+    --------
+    The bundled sample's spike times, binned into counts of 100 ms:
+
+    >>> import neurospec as ns
+    >>> rec = ns.load("data_samples/tanh_spikes.nwb", bin_size=0.1)
+    >>> rec.shape, rec.bin_size, rec.meta["kind"]          # time x neurons
+    ((3000, 200), 0.1, 'counts')
+
+    An array file, time x neurons, with its sampling interval:
+
+    >>> rates = ns.load("data_samples/tanh_rates.npy", bin_size=0.1)
+    >>> rates.n_neurons
+    200
     """
     with open_lazy(path, **options) as lazy:
         return lazy.to_recording()
@@ -185,12 +206,24 @@ def load(path, **options):
 def describe(path):
     """What a file holds, so that you know what to ask :func:`load` for.
 
+    Parameters
+    ----------
+    path : str or Path
+        A file with one of :data:`SUPPORTED_SUFFIXES`, or a suite2p folder.
+
     Returns
     -------
     dict
         For NWB see :func:`neurospec.io.nwb.describe_nwb` (units with spike counts and time
         span; every TimeSeries with path, shape, rate, duration and unit). For arrays see
         :func:`neurospec.io.arrays.describe_array` (arrays / datasets / variables with shapes).
+
+    Examples
+    --------
+    >>> import neurospec as ns
+    >>> desc = ns.describe("data_samples/tanh_spikes.nwb")
+    >>> desc["format"], desc["units"]["n_units"]
+    ('nwb', 200)
     """
     p, suffix = _check_path(path)
     if suffix == "suite2p":
@@ -209,7 +242,32 @@ def _fmt(x, spec="g"):
 
 
 def format_description(desc, max_units=50):
-    """Render :func:`describe`'s dict as readable text (what ``neurospec info`` prints)."""
+    """Render :func:`describe`'s dict as readable text (what ``neurospec info`` prints).
+
+    Parameters
+    ----------
+    desc : dict
+        What :func:`describe` returned.
+    max_units : int, default 50
+        Rows of the units table shown (the rest are counted).
+
+    Returns
+    -------
+    str
+        Several lines, ending with how to load the file.
+
+    Examples
+    --------
+    >>> import neurospec as ns
+    >>> from neurospec.io import format_description
+    >>> text = format_description(ns.describe("data_samples/tanh_spikes.nwb"), max_units=2)
+    >>> print(text)                                        # doctest: +ELLIPSIS
+    data_samples/tanh_spikes.nwb: NWB file (version ...)
+    ...
+    Units: 200 units, 2398038 spikes, 0 .. 299.999 s
+    ...
+    Load with: neurospec.load(path, bin_size=<seconds>)  # source='auto' bins the Units ...
+    """
     lines = []
     path = desc["path"]
     if desc["format"] == "suite2p":
