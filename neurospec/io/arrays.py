@@ -97,6 +97,19 @@ class TimeMajorView:
         ``(n_samples, n_neurons)`` of the view (after ``factor``).
     dtype : numpy.dtype
         Always float64 (what slicing returns).
+
+    Examples
+    --------
+    A neurons x time array read as time x neurons, two rows merged into one:
+
+    >>> from neurospec.io import TimeMajorView
+    >>> stored = np.arange(12.0).reshape(2, 6)                # 2 neurons x 6 time bins
+    >>> view = TimeMajorView(stored, transpose=True, factor=2)
+    >>> view.shape
+    (3, 2)
+    >>> view[0:2]
+    array([[0.5, 6.5],
+           [2.5, 8.5]])
     """
 
     ndim = 2
@@ -124,19 +137,6 @@ class TimeMajorView:
         self.reduce = reduce
         self._cols = None if cols is None else np.asarray(cols, dtype=np.intp).reshape(-1)
         self._n_cols_src = n_cols_src
-
-    Examples
-    --------
-    A neurons x time array read as time x neurons, two rows merged into one:
-
-    >>> from neurospec.io import TimeMajorView
-    >>> stored = np.arange(12.0).reshape(2, 6)                # 2 neurons x 6 time bins
-    >>> view = TimeMajorView(stored, transpose=True, factor=2)
-    >>> view.shape
-    (3, 2)
-    >>> view[0:2]
-    array([[0.5, 6.5],
-           [2.5, 8.5]])
         n_cols = n_cols_src if self._cols is None else self._cols.size
         self.n_source_rows = r1 - r0
         self._scale = None if scale is None else np.asarray(scale, dtype=np.float64)
@@ -290,6 +290,23 @@ class LazyActivity:
     unit_ids : ndarray, shape (n_neurons,)
     meta : dict
         Provenance, as it will appear in the loaded :class:`~neurospec.Recording`.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from neurospec.io import open_lazy
+    >>> path = os.path.join(tempfile.mkdtemp(), "rates.npy")
+    >>> np.save(path, np.arange(12.0).reshape(6, 2))          # 6 time bins x 2 neurons
+    >>> with open_lazy(path, bin_size=0.5) as lazy:
+    ...     print(lazy.shape, lazy.duration)
+    ...     print(lazy.data[1:3])                             # reads rows 1 and 2 only
+    ...     for start, block in lazy.iter_chunks(chunk_rows=4):
+    ...         print(start, block.shape)
+    (6, 2) 3.0
+    [[2. 3.]
+     [4. 5.]]
+    0 (4, 2)
+    4 (2, 2)
     """
 
     def __init__(self, data, bin_size, *, t_start=0.0, unit_ids=None, meta=None, closers=()):
@@ -320,23 +337,6 @@ class LazyActivity:
     @property
     def n_neurons(self):
         return self.shape[1]
-
-    Examples
-    --------
-    >>> import os, tempfile
-    >>> from neurospec.io import open_lazy
-    >>> path = os.path.join(tempfile.mkdtemp(), "rates.npy")
-    >>> np.save(path, np.arange(12.0).reshape(6, 2))          # 6 time bins x 2 neurons
-    >>> with open_lazy(path, bin_size=0.5) as lazy:
-    ...     print(lazy.shape, lazy.duration)
-    ...     print(lazy.data[1:3])                             # reads rows 1 and 2 only
-    ...     for start, block in lazy.iter_chunks(chunk_rows=4):
-    ...         print(start, block.shape)
-    (6, 2) 3.0
-    [[2. 3.]
-     [4. 5.]]
-    0 (4, 2)
-    4 (2, 2)
 
     @property
     def duration(self):
