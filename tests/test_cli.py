@@ -225,3 +225,160 @@ def test_samples_dir_env(tmp_path, monkeypatch):
     (tmp_path / "samples.json").write_text("{}")
     monkeypatch.setenv("NEUROSPEC_SAMPLES", str(tmp_path))
     assert samples_dir() == tmp_path
+
+
+# ---------------------------------------------------------------------------- suite2p, batch, flags
+def _suite2p_folder(root, *, fs=10.0, n_rois=12, n_frames=3000, constant=(0,), seed=0):
+    """A small fake suite2p plane folder (independent noise ROIs); returns the plane folder."""
+    from neurospec.io.suite2p import write_suite2p
+
+    rng = np.random.default_rng(seed)
+    F = rng.normal(100, 5, (n_rois, n_frames))
+    F[list(constant)] = 0.0
+    iscell = np.column_stack([np.ones(n_rois), np.full(n_rois, 0.9)])
+    iscell[-1, 0] = 0
+    ops = {"neucoeff": 0.7, **({"fs": fs} if fs else {})}
+    return write_suite2p(root / "suite2p" / "plane0", F, Fneu=rng.normal(40, 2, F.shape),
+                         iscell=iscell, ops=ops)
+
+
+def test_fit_without_interval_prints_a_point_estimate(tmp_path, capsys):
+    x = np.random.default_rng(0).normal(size=(800, 10))
+    np.save(tmp_path / "rec.npy", x)
+    code, out, err = run_main(capsys, "fit", tmp_path / "rec.npy", "--bin-size", 0.1,
+                              "--n-boot", 0, "--no-figure", "--out", tmp_path / "o")
+    assert code == 0, err
+    assert "Traceback" not in err
+    assert re.search(r"g_eff\s+[0-9.]+\s+point estimate, no interval \(--n-boot 0", out), out
+    report = json.loads((tmp_path / "o" / "report.json").read_text())
+    assert report["g_eff_ci"] == [None, None] and report["known_g_eff_in_ci"] is None
+
+
+def test_fit_suite2p_folder(tmp_path, capsys):
+    plane = _suite2p_folder(tmp_path)
+    code, out, err = run_main(capsys, "fit", plane.parent, "--n-boot", 10, "--no-figure",
+                              "--out", tmp_path / "o")
+    assert code == 0, err
+    report = json.loads((tmp_path / "o" / "report.json").read_text())
+    assert report["n_neurons"] == 10  # 11 labelled cells, 1 of them constant
+    assert report["n_constant_dropped"] == 1 and report["suite2p"]["n_constant_dropped"] == 1
+    assert report["covariance_kind"] == "correlation"  # --kind auto for fluorescence
+    assert report["suite2p"]["frame_rate_hz"] == 10.0
+    assert any("high-pass at 60 s" in n for n in report["notes"])  # 300 s >= 4 x 60 s
+    assert [s["step"] for s in report["pipeline"]] == ["DropConstant", "HighPass"]
+    assert any("dropped 1 constant ROIs" in s for s in report["preprocessing"])
+    assert "preprocessing" in out and "F - 0.7*Fneu" in out
+    # no frame rate in the folder: the error names --bin-size
+    plane2 = _suite2p_folder(tmp_path / "b", fs=None)
+    code, _, err = run_main(capsys, "fit", plane2, "--out", tmp_path / "o2")
+    assert code == 2 and "--bin-size" in err and err.startswith("neurospec: error:")
+    code, out, err = run_main(capsys, "fit", plane2, "--bin-size", 0.1, "--cells", "all",
+                              "--signal", "F", "--neuropil", 0.5, "--detrend", "none",
+                              "--kind", "covariance", "--n-boot", 0, "--no-figure",
+                              "--out", tmp_path / "o3")
+    assert code == 0, err
+    report = json.loads((tmp_path / "o3" / "report.json").read_text())
+    assert report["n_neurons"] == 11 and report["covariance_kind"] == "covariance"
+    assert report["suite2p"]["planes"][0]["neuropil_coefficient"] == 0.5
+    assert report["pipeline"][-1]["step"] == "DropConstant"
+
+
+def test_fit_refuses_a_malicious_ops_file(tmp_path, capsys):
+    plane = _suite2p_folder(tmp_path)
+    marker = tmp_path / "pwned"
+
+    class Exploit:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    arr = np.empty((), dtype=object)
+    arr[()] = {"fs": 10.0, "x": Exploit()}
+    np.save(plane / "ops.npy", arr, allow_pickle=True)
+    code, _, err = run_main(capsys, "fit", plane, "--out", tmp_path / "o")
+    assert code == 2 and "refused to unpickle" in err and "ops.npy" in err
+    assert not marker.exists()
+
+
+def test_orientation_flag_and_warning(tmp_path, capsys):
+    x = np.random.default_rng(0).normal(size=(15, 400))  # neurons x time
+    np.save(tmp_path / "nt.npy", x)
+    code, out, err = run_main(capsys, "fit", tmp_path / "nt.npy", "--bin-size", 0.1, "--n-boot",
+                              0, "--no-figure", "--out", tmp_path / "o")
+    assert code == 0 and "--orientation neurons-by-time" in err and "(15, 400)" in err
+    code, out, err = run_main(capsys, "fit", tmp_path / "nt.npy", "--bin-size", 0.1, "--n-boot",
+                              0, "--no-figure", "--orientation", "neurons-by-time",
+                              "--out", tmp_path / "o")
+    assert code == 0 and "neurons-by-time" not in err
+    assert re.search(r"neurons\s+15\b", out) and "400 bins" in out
+
+
+def test_conditions_detrend_and_model_flags(tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    y = np.repeat(np.arange(4), 250)
+    x = rng.normal(size=(1000, 12)) + 20 * rng.normal(size=(4, 12))[y]
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "y.npy", y)
+    code, out, err = run_main(capsys, "fit", tmp_path / "x.npy", "--bin-size", 0.1,
+                              "--conditions", tmp_path / "y.npy", "--detrend", 20, "--zscore",
+                              "--drop-top", 0, "--n-boot", 0, "--no-figure",
+                              "--out", tmp_path / "o")
+    assert code == 0, err
+    report = json.loads((tmp_path / "o" / "report.json").read_text())
+    steps = [s["step"] for s in report["pipeline"]]
+    assert steps == ["DropConstant", "HighPass", "SubtractConditionMeans", "ZScore"]
+    assert report["pipeline"][2]["n_conditions"] == 4 and report["n_dropped"] == 0
+    assert any("removed 4 of 1000 degrees of freedom" in n for n in report["notes"])
+    np.save(tmp_path / "y.npy", y[:-1])
+    code, _, err = run_main(capsys, "fit", tmp_path / "x.npy", "--bin-size", 0.1,
+                            "--conditions", tmp_path / "y.npy", "--out", tmp_path / "o")
+    assert code == 2 and "999 condition labels for 1000 samples" in err
+    code, _, err = run_main(capsys, "fit", tmp_path / "x.npy", "--bin-size", 0.1,
+                            "--detrend", 500, "--out", tmp_path / "o")
+    assert code == 2 and "longer than the recording" in err
+    code, _, err = run_main(capsys, "fit", tmp_path / "x.npy", "--drop-top", "some")
+    assert code == 2 and "'auto' or a number" in err
+
+
+def test_batch_writes_one_table_and_figure(tmp_path, capsys):
+    import pandas as pd
+
+    rng = np.random.default_rng(2)
+    np.save(tmp_path / "a.npy", rng.normal(size=(600, 12)))
+    np.save(tmp_path / "b.npy", rng.normal(size=(600, 13)))
+    plane = _suite2p_folder(tmp_path / "s2p")
+    out = tmp_path / "results"
+    code, stdout, err = run_main(capsys, "fit", tmp_path / "a.npy", tmp_path / "b.npy", plane,
+                                 tmp_path / "missing.npy", "--bin-size", 0.1, "--n-boot", 10,
+                                 "--no-progress", "--out", out)
+    assert code == 0, err
+    table = pd.read_csv(out / "summary.csv")
+    assert list(table["status"].str[:5]) == ["ok", "ok", "ok", "error"]
+    assert table.loc[2, "n_neurons"] == 10 and table.loc[1, "n_neurons"] == 13
+    for col in ("g_eff", "ci_low", "ci_high", "alpha", "participation_ratio_corrected",
+                "p_value_null", "preprocessing"):
+        assert table.loc[:2, col].notna().all(), col
+    assert "no such file" in table.loc[3, "status"]
+    assert (out / "summary.png").read_bytes()[:4] == b"\x89PNG"
+    assert (out / "a" / "report.json").is_file() and (out / "suite2p_plane0" / "report.json").is_file()
+    assert "4 recordings" in stdout and "summary.csv" in stdout
+    assert "recordings:" not in err  # --no-progress
+
+
+@pytest.fixture
+def real_suite2p():
+    from conftest import REAL_DATA_DIR
+
+    plane = REAL_DATA_DIR / "suite2p" / "plane0"
+    if not (plane / "F.npy").is_file():
+        pytest.skip(f"real suite2p folder not available at {plane}")
+    return plane
+
+
+def test_fit_real_suite2p_folder(real_suite2p, tmp_path, capsys):
+    code, out, err = run_main(capsys, "fit", real_suite2p, "--bin-size", 0.033, "--n-boot", 20,
+                              "--no-figure", "--out", tmp_path)
+    assert code == 0, err
+    assert re.search(r"neurons\s+20\b", out)
+    assert "47 of the 219 ROIs in the file are constant" in out
+    assert "default neuropil coefficient 0.7" in err
+    assert "--detrend auto: no high-pass" in out  # 66 s is too short for a 60 s cutoff

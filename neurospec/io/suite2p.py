@@ -59,6 +59,7 @@ __all__ = [
     "open_suite2p",
     "load_suite2p",
     "describe_suite2p",
+    "write_suite2p",
     "SIGNALS",
     "DEFAULT_NEUROPIL",
 ]
@@ -746,3 +747,54 @@ def describe_suite2p(path):
             _lookup(settings, ("neucoeff",), ("extraction", "neuropil_coefficient")))
         out["planes"].append(entry)
     return out
+
+
+def write_suite2p(folder, F, *, Fneu=None, spks=None, iscell=None, ops=None):
+    """Write a suite2p-style plane folder (for tests, examples and simulated data).
+
+    Parameters
+    ----------
+    folder : str or Path
+        The plane folder to create (e.g. ``out/suite2p/plane0``).
+    F : array_like, shape (n_rois, n_frames)
+        Fluorescence, **ROIs x frames** as suite2p saves it (stored float32).
+    Fneu, spks : array_like, shape (n_rois, n_frames), optional
+        Neuropil fluorescence and deconvolved activity.
+    iscell : array_like, shape (n_rois, 2) or (n_rois,), optional
+        Label (1 = cell) and probability per ROI.
+    ops : dict, optional
+        Settings saved as ``ops.npy`` (e.g. ``{"fs": 30.0, "neucoeff": 0.7}``).
+
+    Returns
+    -------
+    Path
+        The folder.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp()) / "suite2p" / "plane0"
+    >>> F = np.random.default_rng(0).normal(100, 5, (3, 200))
+    >>> write_suite2p(d, F, Fneu=F * 0.5, iscell=np.ones((3, 2)), ops={"fs": 10.0}).name
+    'plane0'
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    F = np.asarray(F)
+    if F.ndim != 2:
+        raise ShapeError(f"write_suite2p: F must be ROIs x frames (2-D), got shape {F.shape}.")
+    np.save(folder / "F.npy", F.astype(np.float32))
+    for name, arr in (("Fneu", Fneu), ("spks", spks)):
+        if arr is not None:
+            arr = np.asarray(arr)
+            if arr.shape != F.shape:
+                raise ShapeError(f"write_suite2p: {name} has shape {arr.shape}, F {F.shape}.")
+            np.save(folder / f"{name}.npy", arr.astype(np.float32))
+    if iscell is not None:
+        ic = np.asarray(iscell, dtype=np.float64)
+        if ic.shape[0] != F.shape[0]:
+            raise ShapeError(f"write_suite2p: iscell has {ic.shape[0]} rows for {F.shape[0]} ROIs.")
+        np.save(folder / "iscell.npy", ic)
+    if ops is not None:
+        np.save(folder / "ops.npy", dict(ops), allow_pickle=True)
+    return folder
