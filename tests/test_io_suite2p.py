@@ -334,3 +334,34 @@ def test_real_suite2p_folder(real_plane):
         neurospec.load(real_plane / "F.npy", bin_size=1 / 30)
     stat = read_npy(real_plane / "stat.npy")  # real per-ROI dicts through the safe reader
     assert stat.shape == (219,) and "med" in stat[0]
+
+
+# ---------------------------------------------------------------------------- end to end
+def _validation_module():
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "validate_suite2p.py"
+    spec = importlib.util.spec_from_file_location("validate_suite2p", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_simulated_calcium_recording_round_trip(tmp_path):
+    """Network rates -> calcium (tau 1 s) + brightness, photobleaching, neuropil, shot noise ->
+    a suite2p folder -> neurospec's default pipeline: the true g_eff is in the interval."""
+    from neurospec.cli import run_fit
+
+    plane = tmp_path / "suite2p" / "plane0"
+    truth = _validation_module().simulate_calcium_folder(plane, n_neurons=40, g=0.5,
+                                                         duration=1500.0, seed=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report, _ = run_fit(plane.parent, window=10.0, n_boot=60, seed=0)
+    lo, hi = report["g_eff_ci"]
+    assert lo <= truth <= hi, (truth, report["g_eff"], (lo, hi))
+    assert hi - lo < 0.15
+    assert report["n_neurons"] == 40  # the three constant non-cells never enter
+    assert report["covariance_kind"] == "correlation"
+    assert [s["step"] for s in report["pipeline"]] == ["DropConstant", "HighPass"]
+    assert report["pipeline"][1]["cutoff_s"] == 100.0  # 10 x the window
