@@ -991,8 +991,8 @@ def preprocess(recording, *, detrend=None, detrend_order=None, zscore=False, con
     --------
     >>> import numpy as np
     >>> from neurospec import Recording
-    >>> rec = Recording(np.random.default_rng(0).normal(size=(300, 4)), bin_size=0.1)
-    >>> preprocess(rec, detrend=10.0).meta["pipeline"][-1]["step"]
+    >>> rec = Recording(np.random.default_rng(0).normal(size=(3000, 4)), bin_size=0.1)
+    >>> preprocess(rec, detrend=30.0).meta["pipeline"][-1]["step"]
     'HighPass'
     """
     if not isinstance(recording, Recording):
