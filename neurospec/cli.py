@@ -1204,6 +1204,8 @@ def run_compare(path_a, path_b, *, labels=None, out=None, figure=True, ci=0.9, *
         labels = [Path(str(p)).name for p in (path_a, path_b)]
         if labels[0] == labels[1]:
             labels = [str(path_a), str(path_b)]
+        if labels[0] == labels[1]:  # the same recording twice
+            labels = [f"{labels[0]} (A)", f"{labels[1]} (B)"]
     comp = compare(fits[0], fits[1], labels=tuple(labels), ci=ci)
     result = {"comparison": _finite(comp.to_dict()), "fits": reports, "outputs": {}}
     if out is not None:

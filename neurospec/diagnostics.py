@@ -197,6 +197,8 @@ class ShiftControl:
         ``p_value_null >= 0.05``: the control is consistent with independent neurons.
     comparison : Comparison or None
         Data minus control (when the data's fit was given).
+    p_floor : float
+        Smallest p-value the control's replicates resolve.
     """
 
     fit: object
@@ -205,6 +207,7 @@ class ShiftControl:
     p_value_null: float
     null_holds: bool
     comparison: object = None
+    p_floor: float = 0.0
 
     @property
     def differs(self):
@@ -219,7 +222,7 @@ class ShiftControl:
         str
         """
         txt = (f"shifted data: g_eff = {self.g_eff:.3f} {_fmt_interval(self.ci)}, null "
-               f"{_p_text(self.p_value_null)} -> "
+               f"{_p_text(self.p_value_null, self.p_floor)} -> "
                + ("null holds" if self.null_holds else "null REJECTED on the control: single "
                   "neurons alone (their unequal variances or time courses) make the spectrum "
                   "broader than the null; read g_eff against the control's (kind='correlation' "
@@ -283,7 +286,8 @@ def control_fit(data, *, data_fit=None, random_state=None, **fit_params):
     if data_fit is not None:
         comp = compare(data_fit, cf, labels=("data", "shift control"))
     return ShiftControl(fit=cf, g_eff=float(cf.g_eff_), ci=tuple(float(v) for v in cf.g_eff_ci_),
-                        p_value_null=p0, null_holds=bool(not (p0 < 0.05)), comparison=comp)
+                        p_value_null=p0, null_holds=bool(not (p0 < 0.05)), comparison=comp,
+                        p_floor=1.0 / (np.asarray(cf.bootstrap_).size + 1))
 
 
 # ------------------------------------------------------------------------------ moment estimate
@@ -882,7 +886,7 @@ class SplitHalf:
         return out
 
 
-def split_half(data, *, random_state=None, bootstrap="samples", **fit_params):
+def split_half(data, *, random_state=None, bootstrap="samples", protocol=None, **fit_params):
     """Fit the first and second halves of a recording and test whether they agree.
 
     Both halves come from the same neurons, so by default the replicates are conditional on the
@@ -897,6 +901,9 @@ def split_half(data, *, random_state=None, bootstrap="samples", **fit_params):
     random_state : int, numpy.random.Generator or None
     bootstrap : str
         :class:`~neurospec.GainFit` bootstrap of each half.
+    protocol : str, optional
+        Fit each half with a published procedure's settings (:func:`protocol_params`, with
+        ``alpha = N / T`` of the half).
     **fit_params
         Other GainFit parameters (``window``, ``kind``, ``n_boot``, ``ci``...).
 
@@ -916,8 +923,13 @@ def split_half(data, *, random_state=None, bootstrap="samples", **fit_params):
     X, _ = _activity(data, "split_half")
     h = X.shape[0] // 2
     rng = np.random.default_rng(random_state)
-    fits = [_fit_gain(part, int(rng.integers(2**63)), dict(fit_params, bootstrap=bootstrap))
-            for part in (X[:h], X[h:2 * h])]
+    fits = []
+    for part in (X[:h], X[h:2 * h]):
+        params = {}
+        if protocol not in (None, "default"):
+            params = protocol_params(protocol, part, window=fit_params.get("window"))
+        params.update(fit_params, bootstrap=bootstrap)
+        fits.append(_fit_gain(part, int(rng.integers(2**63)), params))
     comp = compare(fits[0], fits[1], labels=("first half", "second half"))
     return SplitHalf(first=fits[0], second=fits[1], comparison=comp)
 
@@ -1014,7 +1026,7 @@ def protocol_fit(data, protocol="hu-sompolinsky", **overrides):
 
 # ------------------------------------------------------------------------------ for the CLI
 def run_checks(data, fit, *, control=None, split=True, moment=True, n_boot=None,
-               random_state=0, fit_params=None):
+               random_state=0, fit_params=None, protocol=None):
     """The reviewer's checks beside a fit, as plain values for a report.
 
     Parameters
@@ -1035,6 +1047,9 @@ def run_checks(data, fit, *, control=None, split=True, moment=True, n_boot=None,
     fit_params : dict, optional
         GainFit parameters the checks share with the fit (``window``, ``kind``, ``fraction``,
         ``ci``, ``drop_top``...).
+    protocol : str, optional
+        The fit's protocol (:func:`protocol_params`): the halves get ``alpha = N / T`` of their
+        own length; the control keeps the fit's.
 
     Returns
     -------
@@ -1073,7 +1088,12 @@ def run_checks(data, fit, *, control=None, split=True, moment=True, n_boot=None,
             checks["errors"].append(f"moment estimate: {exc}")
     if split:
         try:
-            sh = split_half(data, random_state=rng.integers(2**63), **params)
+            half_params = dict(params)
+            half_params.pop("bootstrap", None)  # the halves share one network: "samples"
+            if protocol not in (None, "default"):
+                half_params.pop("alpha", None)
+            sh = split_half(data, random_state=rng.integers(2**63), protocol=protocol,
+                            **half_params)
             checks["split_half"] = sh.to_dict()
             objects["split_half"] = sh
         except NeurospecError as exc:

@@ -907,9 +907,11 @@ def split_half_figure(result, full=None, *, figsize=(10.0, 4.0)):
     ax_g.text(0.5, 0.01, "intervals from the " + "; ".join(methods), transform=ax_g.transAxes,
               ha="center", va="bottom", fontsize="x-small", color="0.35")
     verdict = "agree" if not comp.differ else "DISAGREE"
-    ax_g.set_title(f"halves {verdict}: difference {comp.difference:+.3f} "
-                   f"[{comp.difference_ci[0]:+.3f}, {comp.difference_ci[1]:+.3f}], "
-                   f"p = {comp.p_value:.2g}", fontsize="medium")
+    ptxt = (f"p <= {comp.p_floor:.2g}" if comp.p_value <= comp.p_floor * (1 + 1e-9)
+            else f"p = {comp.p_value:.2g}")
+    ax_g.set_title(f"halves {verdict}\ndifference {comp.difference:+.3f} "
+                   f"[{comp.difference_ci[0]:+.3f}, {comp.difference_ci[1]:+.3f}], {ptxt}",
+                   fontsize="medium")
     fig.suptitle("split-half stability", fontsize="medium")
     return fig
 
