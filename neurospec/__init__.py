@@ -22,7 +22,8 @@ _LAZY = {
     "RateNetwork": "neurospec.simulate",
     "NeurospecError": "neurospec.errors",
 }
-_SUBMODULES = {"theory", "io", "errors", "plotting", "simulate", "spectrum", "fit", "recording"}
+_SUBMODULES = {"theory", "io", "errors", "plotting", "simulate", "spectrum", "fit", "recording",
+               "diagnostics"}
 
 __all__ = sorted(set(_LAZY) | _SUBMODULES)
 

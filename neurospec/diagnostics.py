@@ -159,8 +159,8 @@ def shift_control(data, random_state=None):
         seed's lags summarised) in ``meta["preprocessing"]`` and the lags in
         ``meta["shift_control"]``; its spike times are dropped (they no longer match).
 
-    Example
-    -------
+    Examples
+    --------
     >>> import numpy as np
     >>> X = np.arange(12.0).reshape(4, 3)
     >>> Y = shift_control(X, random_state=0)
@@ -270,8 +270,8 @@ def control_fit(data, *, data_fit=None, random_state=None, **fit_params):
     -------
     ShiftControl
 
-    Example
-    -------
+    Examples
+    --------
     >>> import numpy as np
     >>> X = np.random.default_rng(0).standard_normal((600, 40))
     >>> ctl = control_fit(X, random_state=1, n_boot=20)
@@ -314,8 +314,8 @@ def g_from_participation_ratio(pr, n_neurons, fraction=None):
     float or ndarray
         ``g`` in [0, 1); 0 where ``PR >= N`` (no broadening), NaN where ``PR`` is NaN or <= 0.
 
-    Example
-    -------
+    Examples
+    --------
     >>> round(float(g_from_participation_ratio(0.1296 * 400, 400)), 6)
     0.8
     """
@@ -499,8 +499,8 @@ def moment_estimate(data, *, drop_top=None, kind=None, window=None, fraction=Non
     -------
     MomentEstimate
 
-    Example
-    -------
+    Examples
+    --------
     >>> import numpy as np
     >>> rng = np.random.default_rng(0)
     >>> J = 0.6 * rng.standard_normal((200, 200)) / np.sqrt(200)
@@ -629,8 +629,8 @@ def moment_agreement(fit, moment, *, level=None):
         ``difference`` (moment - fit), ``z``, ``p_value``, ``agree`` (bool or None without
         errors) and ``summary`` (one line).
 
-    Example
-    -------
+    Examples
+    --------
     >>> import numpy as np
     >>> from neurospec import GainFit
     >>> rng = np.random.default_rng(0)
@@ -784,8 +784,8 @@ def compare(a, b, *, labels=("A", "B"), ci=None, random_state=None, **fit_params
     -------
     Comparison
 
-    Example
-    -------
+    Examples
+    --------
     >>> import numpy as np
     >>> from neurospec import GainFit
     >>> rng = np.random.default_rng(0)
@@ -911,8 +911,8 @@ def split_half(data, *, random_state=None, bootstrap="samples", protocol=None, *
     -------
     SplitHalf
 
-    Example
-    -------
+    Examples
+    --------
     >>> import numpy as np
     >>> rng = np.random.default_rng(0)
     >>> J = 0.5 * rng.standard_normal((80, 80)) / np.sqrt(80)
@@ -965,8 +965,8 @@ def protocol_params(protocol, data=None, *, window=None):
     dict
         Keyword arguments for :class:`~neurospec.GainFit`.
 
-    Example
-    -------
+    Examples
+    --------
     >>> import numpy as np
     >>> p = protocol_params("hu-sompolinsky", np.zeros((1200, 300)))
     >>> p["alpha"], p["drop_top"], p["kind"], p["scale"]
@@ -1007,8 +1007,8 @@ def protocol_fit(data, protocol="hu-sompolinsky", **overrides):
     GainFit
         Fitted.
 
-    Example
-    -------
+    Examples
+    --------
     >>> import numpy as np
     >>> rng = np.random.default_rng(0)
     >>> J = 0.6 * rng.standard_normal((150, 150)) / np.sqrt(150)
@@ -1059,8 +1059,8 @@ def run_checks(data, fit, *, control=None, split=True, moment=True, n_boot=None,
     objects : dict
         The result objects (``ShiftControl``, ``MomentEstimate``, ``SplitHalf``) for figures.
 
-    Example
-    -------
+    Examples
+    --------
     >>> import numpy as np
     >>> from neurospec import GainFit
     >>> X = np.random.default_rng(0).standard_normal((1000, 40))
@@ -1122,8 +1122,8 @@ def format_checks(checks):
     -------
     list of (str, str)
 
-    Example
-    -------
+    Examples
+    --------
     >>> format_checks(None)
     []
     """

@@ -802,8 +802,8 @@ def ladder_plot(table, ax=None):
     -------
     matplotlib.axes.Axes
 
-    Example
-    -------
+    Examples
+    --------
     >>> import pandas as pd
     >>> t = pd.DataFrame(dict(window=[1, 2, 4], window_s=[0.1, 0.2, 0.4], g_eff=[0.5, 0.55, 0.56],
     ...                       ci_low=[0.48, 0.53, 0.54], ci_high=[0.52, 0.57, 0.58]))
@@ -872,8 +872,8 @@ def split_half_figure(result, full=None, *, figsize=(10.0, 4.0)):
         ``fig.axes[0]``: rank plots of both halves with their fitted theories;
         ``fig.axes[1]``: the estimates with their intervals and the test of the difference.
 
-    Example
-    -------
+    Examples
+    --------
     >>> import numpy as np
     >>> from neurospec.diagnostics import split_half
     >>> X = np.random.default_rng(0).standard_normal((1200, 40))
@@ -931,8 +931,8 @@ def comparison_figure(comparison, *, figsize=(13.0, 4.0)):
         Three axes: rank plots with fitted theories, estimates with intervals, and the
         distribution of the difference with its interval and 0 marked.
 
-    Example
-    -------
+    Examples
+    --------
     >>> import numpy as np
     >>> from neurospec.diagnostics import compare
     >>> rng = np.random.default_rng(0)
