@@ -498,6 +498,8 @@ def _run_fit(path, options, window, fraction, kind, n_boot, seed, ci, out, figur
         "covariance_kind": kind,
         "n_samples_eff": n_eff,
         "alpha": float(getattr(fit, "alpha_", spec.alpha_)),
+        "alpha_eff": float(getattr(fit, "alpha_eff_", rec.n_neurons / n_eff)),
+        "temporal_model": getattr(fit, "temporal_", None) is not None,
         "participation_ratio": float(spec.participation_ratio_),
         "participation_ratio_corrected": float(spec.participation_ratio_corrected_),
         "model": getattr(fit, "model", "iid"),
@@ -600,6 +602,17 @@ def _num(value, spec=".3f"):
     return "-" if value is None else format(value, spec)
 
 
+def _samples_text(r):
+    """Effective samples and the alpha the model used (N/T with the autocorrelation modelled,
+    or N/n_eff)."""
+    text = f"{r['n_samples_eff']:.1f}"
+    a_eff = r.get("alpha_eff")
+    if r.get("temporal_model"):
+        return (text + f"  (N / n_eff = {a_eff:.3f}; the model uses alpha = N / T = "
+                f"{r['alpha']:.3f} with the samples' measured autocorrelation)")
+    return text + f"  (alpha = N / n_eff = {r['alpha']:.3f})"
+
+
 def _g_eff_text(r):
     """The g_eff row: estimate with interval, or a point estimate that says it has none."""
     lo, hi = (r.get("g_eff_ci") or [None, None])[:2]
@@ -627,7 +640,7 @@ def format_fit_report(report):
         rows.append(("window", f"{r['window_s']:g} s ({r['window_bins']} bins) -> "
                                f"{r['n_windows']} windows"))
     rows += [
-        ("effective samples", f"{r['n_samples_eff']:.1f}  (alpha = N / n_eff = {r['alpha']:.3f})"),
+        ("effective samples", _samples_text(r)),
         ("participation ratio", f"raw {r['participation_ratio']:.2f}, corrected "
                                 f"{r['participation_ratio_corrected']:.2f}  (PR/N corrected "
                                 f"{r['participation_ratio_corrected'] / r['n_neurons']:.3f})"),
