@@ -14,6 +14,7 @@ intersphinx; MathJax is loaded by the reader's browser.
 from __future__ import annotations
 
 import filecmp
+import inspect
 import os
 import shutil
 import sys
@@ -258,6 +259,9 @@ html_theme_options = {
     "footer_end": ["sphinx-version"],
 }
 html_context = {"default_mode": "light"}
+# pages without sub-pages get no (empty) section navigation
+html_sidebars = {page: [] for page in ("index", "getting_started", "theory", "validation",
+                                       "citing", "changelog")}
 copybutton_prompt_text = r">>> |\.\.\. |\$ "
 copybutton_prompt_is_regexp = True
 
@@ -302,6 +306,16 @@ def _import_object(dotted):
     return None
 
 
+def _same(a, b):
+    """Identity, or equality for bound methods (each attribute access makes a new one)."""
+    if a is b:
+        return True
+    try:
+        return inspect.ismethod(a) and bool(a == b)
+    except Exception:
+        return False
+
+
 def _resolve_short_names(app, env, node, contnode):
     """Resolve a short Python reference (``Recording.to_nwb``, ``trial_index``) that the
     standard lookup misses to the one documented object whose name ends with it."""
@@ -317,7 +331,7 @@ def _resolve_short_names(app, env, node, contnode):
         obj = _import_object(target)
         tail = target.rsplit(".", 1)[-1]
         matches = [(n, o) for n, o in domain.objects.items() if obj is not None
-                   and n.endswith("." + tail) and _import_object(n) is obj]
+                   and n.endswith("." + tail) and _same(_import_object(n), obj)]
     docs = {(o.docname, o.node_id) for _, o in matches}
     if len(docs) != 1:
         if node.get("reftype") == "attr" and not matches:

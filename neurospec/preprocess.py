@@ -6,16 +6,16 @@ sentence to ``meta["preprocessing"]`` and a record ``{"step", "params", ...}`` t
 ``meta["pipeline"]``; ``neurospec fit`` writes both into ``report.json``. They chain in a
 :class:`sklearn.pipeline.Pipeline` (see :func:`default_pipeline`).
 
-=========================  ===========================================================
-:class:`DropConstant`      remove neurons whose activity never changes (count them)
-:class:`SelectNeurons`     keep neurons by index, mask, unit id or a quality score
-:class:`HighPass`          remove slow drift / photobleaching slower than ``cutoff`` s
-                           (zero-phase Butterworth, ``scipy.signal.sosfiltfilt``)
-:class:`Detrend`           subtract a per-neuron polynomial of time (``scipy.signal.detrend``)
-:class:`SubtractConditionMeans`  noise activity: subtract each condition's mean
-                           (``y`` = condition labels per sample, see :func:`trial_conditions`)
-:class:`ZScore`            standardise each neuron
-=========================  ===========================================================
+================================  ===========================================================
+:class:`DropConstant`             remove neurons whose activity never changes (count them)
+:class:`SelectNeurons`            keep neurons by index, mask, unit id or a quality score
+:class:`HighPass`                 remove slow drift / photobleaching slower than ``cutoff`` s
+                                  (zero-phase Butterworth, ``scipy.signal.sosfiltfilt``)
+:class:`Detrend`                  subtract a per-neuron polynomial of time (``scipy.signal.detrend``)
+:class:`SubtractConditionMeans`   noise activity: subtract each condition's mean
+                                  (``y`` = condition labels per sample, see :func:`trial_conditions`)
+:class:`ZScore`                   standardise each neuron
+================================  ===========================================================
 
 What each does to the spectrum the theory describes (science.md §1, §4): the theory is about
 the zero-frequency (long-window) covariance. A high-pass filter removes exactly the slowest

@@ -2,17 +2,19 @@
 
 suite2p writes one folder per imaging plane with
 
-=============  ==========================================================================
-``F.npy``      fluorescence of each ROI, **ROIs x frames** (float32)
-``Fneu.npy``   neuropil fluorescence around each ROI, ROIs x frames
-``spks.npy``   deconvolved activity, ROIs x frames
-``iscell.npy`` ROIs x 2: label (1 = cell) and the classifier's probability
-``ops.npy``    a pickled dict of settings and outputs (suite2p < 1.0): ``fs`` (frame rate per
-               plane, Hz), ``neucoeff`` (neuropil coefficient), ...
+=============================  ==========================================================
+``F.npy``                      fluorescence of each ROI, **ROIs x frames** (float32)
+``Fneu.npy``                   neuropil fluorescence around each ROI, ROIs x frames
+``spks.npy``                   deconvolved activity, ROIs x frames
+``iscell.npy``                 ROIs x 2: label (1 = cell) and the classifier's probability
+``ops.npy``                    a pickled dict of settings and outputs (suite2p < 1.0):
+                               ``fs`` (frame rate per plane, Hz), ``neucoeff`` (neuropil
+                               coefficient), ...
 ``settings.npy`` / ``db.npy``  the same for suite2p >= 1.0 (``settings['fs']``,
-               ``settings['extraction']['neuropil_coefficient']``)
-``stat.npy``   per-ROI dicts (pixels, centre, ...): not needed here and never read
-=============  ==========================================================================
+                               ``settings['extraction']['neuropil_coefficient']``)
+``stat.npy``                   per-ROI dicts (pixels, centre, ...): not needed here and never
+                               read
+=============================  ==========================================================
 
 :func:`load_suite2p` turns such a folder into a :class:`~neurospec.Recording` (time x
 neurons): labelled cells only, neuropil-corrected fluorescence ``F - c * Fneu`` with ``c``
