@@ -735,6 +735,9 @@ def _quiet_state(f, g, sigma, common, t_start, dynamics):
             f"({dl:.3g} to {dr:.3g}) so the effective gain is undefined; pass sigma > 0"
         )
     d1 = float(f.deriv(np.zeros(1))[0])
+    if dynamics == "continuous" and sigma == 0.0 and 1.0 < g * abs(d1) < 1.0 + _ONSET:
+        # just above the onset of chaos the chaotic variance is below the solver's resolution
+        return _onset_state(f, g, 0.0, common, t_start)
     if g * abs(d1) >= 1.0 and not np.isclose(g * abs(d1), 1.0):
         raise ConvergenceError(
             f"g={g:.6g}: the quiet state is unstable (g phi'(0) > 1) but no chaotic solution was "
@@ -746,6 +749,29 @@ def _quiet_state(f, g, sigma, common, t_start, dynamics):
         **common, g_eff=g * d1, gamma=d1, delta0=0.0, delta_inf=0.0, rate_mean=0.0, tau=tau,
         delta=np.zeros_like(tau), chaotic=False, lyapunov=lyap, rate_power=0.0, noise_power=0.0,
         converged=True, n_iter=0, residual=0.0, method="quiet", solve_time=time.perf_counter() - t_start,
+    )
+
+
+#: g phi'(0) - 1 below which noiseless continuous-time chaos is treated at its onset
+_ONSET = 1e-3
+
+
+def _onset_state(f, g, d0, common, t_start):
+    """Noiseless chaos within ``_ONSET`` of its onset (``g phi'(0) -> 1+``).
+
+    The chaotic variance ``Delta0 ~ (g - 1)`` is tiny and its correlation time diverges like
+    ``1 / (g - 1)``, beyond any grid; ``g_eff = g <phi'>`` at the solved ``Delta0`` (1 when it is
+    below resolution) is what the spectrum needs, and it tends to 1 from below. The
+    autocovariance profile and the Lyapunov exponent (-> 0) are not resolved.
+    """
+    gamma = f.mean_deriv(d0) if d0 > 0 else float(f.deriv(np.zeros(1))[0])
+    g_eff = min(g * gamma, 1.0)
+    tau = np.arange(64, dtype=float)
+    return MeanFieldResult(
+        **common, g_eff=g_eff, gamma=gamma, delta0=d0, delta_inf=0.0, rate_mean=0.0, tau=tau,
+        delta=np.full(tau.size, d0), chaotic=True, lyapunov=0.0, rate_power=float("nan"),
+        noise_power=float("nan"), converged=True, n_iter=0, residual=0.0, method="onset",
+        solve_time=time.perf_counter() - t_start,
     )
 
 
@@ -812,7 +838,13 @@ def _solve_continuous(f, g, sigma, common, t_start, method, tau_max, n_grid, dam
             notes = f"FFT fixed point failed ({exc}); profile from the energy first integral"
             method = "energy"
     if method == "energy":
-        delta, _ = _energy_profile(f, g, sigma, d0, dinf, tau)
+        try:
+            delta, _ = _energy_profile(f, g, sigma, d0, dinf, tau)
+        except ConvergenceError:
+            d1 = abs(float(f.deriv(np.zeros(1))[0]))
+            if sigma == 0.0 and 1.0 < g * d1 < 1.0 + _ONSET:
+                return _onset_state(f, g, d0, common, t_start)
+            raise
         n_iter = n_eval
         resid = _ode_residual(f, g, d0, dinf, delta, dt)
     Cfn = _cross_fn(f, d0, min(float(delta.min()), dinf))

@@ -428,7 +428,7 @@ class _CorrelatedSamplingMap:
         def at(s):
             return pole + sign * np.exp(s)
 
-        for _ in range(64):
+        for _ in range(30):  # log-distance to the pole to ~1e-7, then Newton (quadratic)
             mid = 0.5 * (lo + hi)
             _, _, phi, _ = self.sums(at(mid))
             # principal: phi increases with s; left: phi decreases with s
@@ -436,7 +436,7 @@ class _CorrelatedSamplingMap:
             lo = np.where(up, mid, lo)
             hi = np.where(up, hi, mid)
         d = at(0.5 * (lo + hi))
-        for _ in range(3):
+        for _ in range(4):
             _, _, phi, phip = self.sums(d)
             step = (phi - tau) / phip
             d_new = d - step
