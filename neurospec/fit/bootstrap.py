@@ -380,8 +380,8 @@ def simulator(fit, method, n, dof, kind, g, kappa, rng, temporal):
                 ev = np.linalg.eigvalsh(K.T @ K)
                 return np.sort(1.0 / ev[ev > 0])
             if kind == "covariance" and F.shape[1] > F.shape[0]:
-                # eig((I-J)^-1 W (I-J)^-T), W = F F^T: the pencil W v = lambda M^T M v
-                return eigh(F @ F.T, M.T @ M, eigvals_only=True, check_finite=False)
+                # eig(M^-1 W M^-T) = eig((M M^T)^-1 W), W = F F^T: the pencil W v = lambda M M^T v
+                return eigh(F @ F.T, M @ M.T, eigvals_only=True, check_finite=False)
             return eigs_from_factor(np.linalg.solve(M, F), kind)
         # a random subset of n of the n_total neurons is recorded
         sel = rng.choice(n_total, size=n, replace=False)

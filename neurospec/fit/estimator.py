@@ -423,19 +423,22 @@ class GainFit(BaseEstimator):
         """
         self._check_params()
         held = []
-        with warnings.catch_warnings(record=True) as seen:
-            warnings.simplefilter("always")
-            try:
-                self._fit(data, alpha, held)
-            finally:
-                for w in held:
-                    warnings.warn(w.message, w.category, stacklevel=2)
-        self.warnings_ = []
-        for w in seen:  # re-emit outside the recorder, and keep the text for the report
-            msg = str(w.message)
-            if msg not in self.warnings_:
-                self.warnings_.append(msg)
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        seen = []
+        try:
+            with warnings.catch_warnings(record=True) as seen:
+                warnings.simplefilter("always")
+                try:
+                    self._fit(data, alpha, held)
+                finally:
+                    for w in held:
+                        warnings.warn(w.message, w.category, stacklevel=2)
+        finally:
+            self.warnings_ = []
+            for w in seen:  # re-emit outside the recorder, and keep the text for the report
+                msg = str(w.message)
+                if msg not in self.warnings_:
+                    self.warnings_.append(msg)
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         return self
 
     def _fit(self, data, alpha, held):
