@@ -143,8 +143,8 @@ class TemporalSpectrum:
 
         Examples
         --------
-        >>> round(TemporalSpectrum.ar1(0.5, 2001).second_moment(), 3)
-        1.667
+        >>> round(TemporalSpectrum.ar1(0.5, 2001).second_moment(), 2)  # (1 + a^2) / (1 - a^2)
+        1.67
         """
         a = float(a)
         if not (np.isfinite(a) and abs(a) < 1):
