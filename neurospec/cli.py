@@ -218,6 +218,27 @@ def _auto_kind(kind, rec, notes):
     return "covariance"
 
 
+def _calcium_window_note(rec, window, notes):
+    """Fluorescence: a covariance of windows shorter than ~10 indicator decays is not the
+    zero-frequency one the theory describes; say so with the numbers."""
+    if not _is_fluorescence(rec):
+        return
+    tau = rec.meta["suite2p"].get("tau")
+    tau_text = (f"{tau:g} s (suite2p's 'tau')" if tau else "~1 s (suite2p's default 'tau'; "
+                "not in the folder)")
+    tau = tau or 1.0
+    w = window or rec.bin_size
+    if w >= 10 * tau:
+        return
+    n_win = int(rec.duration // (10 * tau))
+    notes.append(
+        f"calcium: {'--window ' + format(w, 'g') + ' s is' if window else 'single frames of ' + format(w, 'g') + ' s are'} "
+        f"shorter than 10 x the indicator's decay time {tau_text}: neighbouring samples share "
+        "calcium and the network's slow fluctuations, so this covariance is not the "
+        "zero-frequency one and g_eff can read low; use --window >= "
+        f"{10 * tau:g} s (this recording holds {n_win} such windows) and check --ladder")
+
+
 def _auto_cutoff(detrend, rec, window, notes):
     """``--detrend`` auto/none/SECONDS -> a high-pass cutoff in seconds, or None."""
     if detrend in (None, "none", "off", 0):
@@ -249,6 +270,7 @@ def _preprocess(rec, path, prep, notes, window=None):
     if text:
         notes.append(text)
     n_before = rec.n_neurons
+    _calcium_window_note(rec, window, notes)
     prep["detrend"] = _auto_cutoff(prep.get("detrend"), rec, window, notes)
     rec = preprocess(rec, detrend=prep["detrend"], zscore=bool(prep.get("zscore")),
                      conditions=labels)

@@ -457,6 +457,7 @@ def _read_plane(plane, *, signal, neuropil, cells, iscell_threshold, warn, notes
     info["fs"] = fs if fs and fs > 0 else None
     info["win_baseline"] = _number(_lookup(settings, ("win_baseline",),
                                            ("dcnv_preprocess", "win_baseline")))
+    info["tau"] = _number(_lookup(settings, ("tau",)))  # the indicator's decay time (s)
     return out, idx, const_raw, info
 
 
@@ -624,6 +625,7 @@ def open_suite2p(path, *, bin_size=None, signal="F", neuropil=None, cells=True,
             "frames_per_bin": factor, "warnings": messages,
             "win_baseline": next((i["win_baseline"] for i in plane_info if i["win_baseline"]),
                                  None),
+            "tau": next((i["tau"] for i in plane_info if i["tau"]), None),
         },
     }
     return LazyActivity(np.ascontiguousarray(act), binw, t_start=i0 * binw, unit_ids=ids, meta=meta)
