@@ -3,7 +3,7 @@
 __all__ = ["progress_bar"]
 
 
-def progress_bar(total=None, *, enabled=True, desc=None, unit="it", leave=False):
+def progress_bar(total=None, *, enabled=True, desc=None, unit="it", leave=False, bar_format=None):
     """A tqdm bar that shows only when ``enabled``.
 
     ``tqdm.auto`` (a notebook widget where one is available) is imported only for a visible
@@ -20,6 +20,9 @@ def progress_bar(total=None, *, enabled=True, desc=None, unit="it", leave=False)
         Label and step unit shown by tqdm.
     leave : bool
         Keep the finished bar on screen.
+    bar_format : str, optional
+        tqdm's layout string (e.g. ``"{l_bar}{bar}| {elapsed}<{remaining}"`` for steps of
+        unequal cost, where a count and a rate would mislead).
 
     Returns
     -------
@@ -30,4 +33,5 @@ def progress_bar(total=None, *, enabled=True, desc=None, unit="it", leave=False)
         from tqdm.auto import tqdm
     else:
         from tqdm import tqdm
-    return tqdm(total=total, disable=not enabled, desc=desc, unit=unit, leave=leave)
+    return tqdm(total=total, disable=not enabled, desc=desc, unit=unit, leave=leave,
+                bar_format=bar_format)

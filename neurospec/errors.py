@@ -19,6 +19,8 @@ __all__ = [
     "ParameterError",
     "ConvergenceError",
     "FitError",
+    "InsufficientMemoryError",
+    "ClusterError",
 ]
 
 
@@ -85,3 +87,12 @@ class ConvergenceError(NeurospecError, RuntimeError):
 
 class FitError(NeurospecError, RuntimeError):
     """A spectral fit could not be carried out."""
+
+
+class InsufficientMemoryError(NeurospecError, MemoryError):
+    """Data or a matrix would not fit in the memory available; the message names the path
+    that needs less (streamed, Gram or matrix-free)."""
+
+
+class ClusterError(NeurospecError, ConnectionError):
+    """A dask.distributed scheduler could not be reached (the message gives its address)."""

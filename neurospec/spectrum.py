@@ -405,7 +405,8 @@ class _Moments:
     update, so neither depends on the size of the mean.
 
     Attributes: ``n`` samples, ``mean`` (of x), ``gram`` (upper triangle of the centred
-    sum of outer products, Fortran order) or None, ``lag`` (lagged sums of y, population
+    sum of outer products, Fortran order) or None, ``m2`` (centred sums of squares per
+    neuron, the diagonal of the gram also without it), ``lag`` (lagged sums of y, population
     total or per neuron), ``ysum``, ``head``/``tail`` (first/last ``n_lags`` rows of y).
     """
 
@@ -416,6 +417,7 @@ class _Moments:
         self.shift = shift
         self.mean = np.zeros(n_features)
         self.gram = np.zeros((n_features, n_features), order="F") if gram else None
+        self.m2 = np.zeros(n_features)
         self.lag = np.zeros((n_lags + 1, n_features) if per_neuron else n_lags + 1)
         self.ysum = np.zeros(n_features)
         self.head = np.zeros((0, n_features))
@@ -444,6 +446,7 @@ class _Moments:
         self.ysum += ysum
         ymean = ysum / L
         block_mean = ymean + self.shift
+        m2_block = np.einsum("ij,ij->j", y, y) - L * ymean**2  # y is near-centred already
         if self.gram is not None:
             y -= ymean  # centred block
             blas.dsyrk(1.0, y.T, beta=1.0, c=self.gram, trans=0, lower=0, overwrite_c=1)
@@ -452,6 +455,7 @@ class _Moments:
         delta = block_mean - self.mean
         if self.gram is not None and n_a > 0:
             blas.dsyr(n_a * L / n, delta, a=self.gram, lower=0, overwrite_a=1)
+        self.m2 += m2_block + delta**2 * (n_a * L / n)
         self.mean += delta * (L / n)
         self.n = n
         return self
@@ -468,6 +472,7 @@ class _Moments:
         n = self.n + other.n
         delta = other.mean - self.mean
         out.mean = self.mean + delta * (other.n / n)
+        out.m2 = self.m2 + other.m2 + delta**2 * (self.n * other.n / n)
         if self.gram is not None:
             out.gram = np.asfortranarray(self.gram + other.gram)
             blas.dsyr(self.n * other.n / n, delta, a=out.gram, lower=0, overwrite_a=1)
@@ -1143,10 +1148,9 @@ class CovarianceSpectrum(BaseEstimator):
         flops = float(n_win) * n_features**2 + eig_steps * float(n_features) ** 2
         if self.progress == "auto" and flops < _PROGRESS_FLOPS:
             return None
-        bar = progress_bar(n_win + eig_steps, enabled=True,
-                           desc=f"CovarianceSpectrum: reading {n_features} neurons", unit="sample")
-        bar.bar_format = "{l_bar}{bar}| {elapsed}<{remaining}"
-        return bar
+        return progress_bar(n_win + eig_steps, enabled=True,
+                            desc=f"CovarianceSpectrum: reading {n_features} neurons",
+                            bar_format="{l_bar}{bar}| {elapsed}<{remaining}")
 
     def summary(self):
         """Short text summary of the fitted spectrum."""
@@ -1284,12 +1288,13 @@ def _offdiag_fourth_power_sum(R):
     return s4
 
 
-def _spectrum(est, total, folds, idx, windows=None, name="X", release=False, cache=False):
-    """Everything the estimator reports, from accumulated moments, for neurons ``idx``."""
+def _autocorrelation(est, total, idx, name, stacklevel=3):
+    """Autocorrelation, Sokal window and effective sample size from accumulated moments.
+
+    ``est`` provides ``kind``, ``n_samples_eff``, ``max_lag`` and ``center``. Returns a dict
+    with ``rho``, ``tau``, ``window``, ``reached``, ``n_eff`` and ``n_dof``.
+    """
     n = total.n
-    n_features = total.mean.size if idx is None else len(idx)
-    need_s4 = est.kind == "correlation" and est.correction == "unbiased" and est.drop_top == 0
-    # --- autocorrelation and effective sample size
     lags = total.centred_lag_sums()
     if total.per_neuron:
         lags = lags if idx is None else lags[:, idx]
@@ -1309,10 +1314,20 @@ def _spectrum(est, total, folds, idx, windows=None, name="X", release=False, cac
             f"{name}: {_NOT_DECAYED} within {limit} (windowed samples; "
             f"integrated time >= {tau:.1f}); n_samples_eff_ is then an upper bound. Increase "
             "max_lag, record longer, or sum activity over longer windows (window=...).",
-            SpectrumWarning, stacklevel=3,
+            SpectrumWarning, stacklevel=stacklevel,
         )
     n_eff = n / tau if est.n_samples_eff == "auto" else float(est.n_samples_eff)
     n_dof = n_eff * (n - 1) / n if est.center else n_eff
+    return dict(rho=rho, tau=tau, window=m, reached=reached, n_eff=n_eff, n_dof=n_dof)
+
+
+def _spectrum(est, total, folds, idx, windows=None, name="X", release=False, cache=False):
+    """Everything the estimator reports, from accumulated moments, for neurons ``idx``."""
+    n = total.n
+    n_features = total.mean.size if idx is None else len(idx)
+    need_s4 = est.kind == "correlation" and est.correction == "unbiased" and est.drop_top == 0
+    ac = _autocorrelation(est, total, idx, name, stacklevel=4)
+    n_eff, n_dof, rho, m = ac["n_eff"], ac["n_dof"], ac["rho"], ac["window"]
 
     # --- eigenvalues
     cov, s4 = None, None

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import math
+import mmap
 import re
 from pathlib import Path
 
@@ -64,6 +65,53 @@ _TIME_COLUMN_NAMES = {"t", "time", "times", "timestamp", "timestamps", "time_s",
 
 
 # ====================================================================== lazy views
+def _release_pages(view):
+    """Unmap the file pages behind a read-only memmap slice (``madvise(MADV_DONTNEED)``).
+
+    Pages of a memory-mapped file that were read stay mapped, and count in the process's
+    resident memory, until the kernel needs them back: streaming a 3 GB ``.npy`` would show
+    3 GB of extra RSS. Releasing each chunk once it is copied keeps the RSS at one chunk; the
+    data stay in the page cache, so reading them again costs no disk access. Best effort:
+    nothing happens where madvise is unavailable.
+    """
+    mm = getattr(view, "_mmap", None)
+    advice = getattr(mmap, "MADV_DONTNEED", None)
+    if mm is None or advice is None or view.size == 0 or not view.flags.c_contiguous:
+        return
+    try:
+        base = np.frombuffer(mm, dtype=np.uint8).ctypes.data
+        start = view.ctypes.data - base
+        stop = start + view.nbytes
+        page = mmap.PAGESIZE
+        start -= start % page  # madvise takes whole pages (the partial ones at the ends too)
+        length = min(-(-(stop - start) // page) * page, len(mm) - start)
+        if length > 0:
+            mm.madvise(advice, start, length)
+    except (ValueError, OSError, TypeError, BufferError):
+        pass
+
+
+def _check_fits_in_memory(shape, name):
+    """Refuse to load what does not fit in memory, naming its size and the streamed paths."""
+    from .._memory import available_memory, check_memory, format_bytes
+
+    n_rows, n_cols = int(shape[0]), int(shape[1])
+    need = 8 * n_rows * n_cols
+    avail = available_memory()
+    if avail is None or need <= avail:
+        return
+    cov = 2 * 8 * n_cols**2
+    matrixfree = (
+        f" Two {n_cols} x {n_cols} covariance matrices ({format_bytes(cov)}) do not fit either: "
+        "neurospec.matrixfree.slq_spectrum(lazy.data) estimates the spectrum from "
+        "matrix-vector products instead." if cov > avail else "")
+    check_memory(
+        need, f"{name}: {n_rows} x {n_cols} samples as float64",
+        "Stream it instead of loading it: with neurospec.io.open_lazy(path, ...) as lazy: "
+        "CovarianceSpectrum().fit(lazy.data) reads it in chunks (memory: the N x N covariance "
+        "plus one chunk); a dask array spreads the work over a cluster." + matrixfree)
+
+
 class TimeMajorView:
     """A read-only, lazily read time x neurons view of a stored 1-D or 2-D array.
 
@@ -173,7 +221,10 @@ class TimeMajorView:
             block = np.asarray(self.source[a:b])
         if self._cols is not None:
             block = block[:, self._cols]
-        block = block.astype(np.float64, copy=False)
+        mapped = isinstance(self.source, np.memmap) and not self._transpose
+        block = block.astype(np.float64, copy=mapped)  # a copy before the pages are let go
+        if mapped:
+            _release_pages(self.source[a:b])
         if self._scale is not None:
             block = block * self._scale
         if self._offset is not None:
@@ -247,6 +298,7 @@ class TimeMajorView:
         DataValueError
             If the data hold NaN or inf (the message gives the count and the first location).
         """
+        _check_fits_in_memory(self.shape, name)
         out = np.empty(self.shape, dtype=np.float64)
         n_bad, first = 0, None
         for i0, block in self.iter_chunks():
