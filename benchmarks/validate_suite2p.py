@@ -118,7 +118,8 @@ def main(argv=None):
             t0 = time.perf_counter()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                rep, _ = run_fit(folder.parent, window=args.window, n_boot=args.n_boot, seed=seed)
+                rep, _ = run_fit(folder.parent, window=args.window, n_boot=args.n_boot, seed=seed,
+                                 checks=False)
             lo, hi = rep["g_eff_ci"]
             ok = lo <= truth <= hi
             inside += ok

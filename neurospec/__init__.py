@@ -23,7 +23,7 @@ _LAZY = {
     "NeurospecError": "neurospec.errors",
 }
 _SUBMODULES = {"theory", "io", "errors", "plotting", "simulate", "spectrum", "fit", "recording",
-               "diagnostics"}
+               "diagnostics", "preprocess"}
 
 __all__ = sorted(set(_LAZY) | _SUBMODULES)
 

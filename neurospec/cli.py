@@ -47,7 +47,8 @@ def add_info_parser(subparsers):
                     "per unit) and every TimeSeries (path, shape, rate, duration, unit); for "
                     "array files their arrays/datasets/variables and shapes.",
     )
-    p.add_argument("path", help="data file (.nwb, .npy, .npz, .csv, .h5, .hdf5, .mat)")
+    p.add_argument("path", help="data file (.nwb, .npy, .npz, .csv, .h5, .hdf5, .mat) or suite2p "
+                                "folder")
     p.add_argument("--json", action="store_true", help="print the description as JSON")
     p.add_argument("--max-units", type=int, default=50, metavar="N",
                    help="list at most N units (default 50)")
