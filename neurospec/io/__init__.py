@@ -37,6 +37,7 @@ from pathlib import Path
 
 from ..errors import FileFormatError, LoaderError
 from .arrays import ARRAY_SUFFIXES, LazyActivity, TimeMajorView, describe_array, open_array
+from .suite2p import load_suite2p, read_npy, write_suite2p
 
 __all__ = [
     "SUPPORTED_SUFFIXES",
@@ -46,6 +47,9 @@ __all__ = [
     "format_description",
     "LazyActivity",
     "TimeMajorView",
+    "load_suite2p",
+    "write_suite2p",
+    "read_npy",
 ]
 
 SUPPORTED_SUFFIXES = (".nwb",) + ARRAY_SUFFIXES
