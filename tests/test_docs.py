@@ -28,7 +28,7 @@ DOC_TOOLS = ("sphinx", "myst_nb", "numpydoc", "pydata_sphinx_theme", "sphinx_cop
              "jupyter_cache")
 #: the namespaces whose every public name has an API page
 NAMESPACES = ("neurospec", "neurospec.theory", "neurospec.plotting", "neurospec.io",
-              "neurospec.preprocess", "neurospec.errors")
+              "neurospec.preprocess", "neurospec.diagnostics", "neurospec.errors")
 #: seconds; a clean build takes about two minutes on two busy cores
 BUILD_TIMEOUT = 900
 
