@@ -324,8 +324,13 @@ def _resolve_short_names(app, env, node, contnode):
     standard lookup misses to the one documented object whose name ends with it."""
     if node.get("refdomain") != "py":
         return None
-    target = node["reftarget"].lstrip("~.")
+    target = re.sub(r"\s+", "", node["reftarget"]).lstrip("~.")  # a role broken over lines
     domain = env.get_domain("py")
+    if target != node["reftarget"].lstrip("~."):
+        found = domain.resolve_xref(env, node.get("refdoc"), app.builder, node.get("reftype"),
+                                    target, node, contnode)
+        if found is not None:
+            return found
     matches = domain.find_obj(env, node.get("py:module"), node.get("py:class"), target,
                               node.get("reftype"), searchmode=1)
     if not matches and target.startswith("neurospec."):
