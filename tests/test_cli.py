@@ -320,7 +320,7 @@ def test_conditions_detrend_and_model_flags(tmp_path, capsys):
     np.save(tmp_path / "y.npy", y)
     code, out, err = run_main(capsys, "fit", tmp_path / "x.npy", "--bin-size", 0.1,
                               "--conditions", tmp_path / "y.npy", "--detrend", 20, "--zscore",
-                              "--drop-top", 0, "--n-boot", 0, "--no-figure",
+                              "--drop-top", 0, "--n-boot", 0, "--no-figure", "--no-checks",
                               "--out", tmp_path / "o")
     assert code == 0, err
     report = json.loads((tmp_path / "o" / "report.json").read_text())
@@ -349,7 +349,7 @@ def test_batch_writes_one_table_and_figure(tmp_path, capsys):
     out = tmp_path / "results"
     code, stdout, err = run_main(capsys, "fit", tmp_path / "a.npy", tmp_path / "b.npy", plane,
                                  tmp_path / "missing.npy", "--bin-size", 0.1, "--n-boot", 10,
-                                 "--no-progress", "--out", out)
+                                 "--no-progress", "--no-checks", "--out", out)
     assert code == 0, err
     table = pd.read_csv(out / "summary.csv")
     assert list(table["status"].str[:5]) == ["ok", "ok", "ok", "error"]
@@ -376,7 +376,7 @@ def real_suite2p():
 
 def test_fit_real_suite2p_folder(real_suite2p, tmp_path, capsys):
     code, out, err = run_main(capsys, "fit", real_suite2p, "--bin-size", 0.033, "--n-boot", 20,
-                              "--no-figure", "--out", tmp_path)
+                              "--no-figure", "--no-checks", "--out", tmp_path)
     assert code == 0, err
     assert re.search(r"neurons\s+20\b", out)
     assert "47 of the 219 ROIs in the file are constant" in out
