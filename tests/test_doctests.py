@@ -2,7 +2,8 @@
 
 The examples are what the API reference shows (docs/api); they run from the repository root
 (so ``data_samples/...`` paths work) with ``np`` and ``ns`` (neurospec) predefined, the
-non-interactive matplotlib backend, and ``ELLIPSIS`` / ``NORMALIZE_WHITESPACE``.
+non-interactive matplotlib backend, ``ELLIPSIS`` / ``NORMALIZE_WHITESPACE``, and numpy scalars
+written as numpy 1.x wrote them (``True``, ``0.5``).
 """
 
 from __future__ import annotations
@@ -43,10 +44,17 @@ def test_docstring_examples(module_name, monkeypatch):
         pytest.skip(f"{module_name} has no docstring examples")
     runner = doctest.DocTestRunner(optionflags=FLAGS)
     report = []
-    for test in tests:
-        result = runner.run(test, out=report.append)
-        plt.close("all")
-        if result.failed:
-            break
+    # numpy >= 2 writes scalars as np.float64(0.5) / np.True_: examples show them as printed
+    # by numpy 1.x (0.5 / True), the way readers use them
+    printoptions = np.get_printoptions()
+    np.set_printoptions(legacy="1.25")
+    try:
+        for test in tests:
+            result = runner.run(test, out=report.append)
+            plt.close("all")
+            if result.failed:
+                break
+    finally:
+        np.set_printoptions(**printoptions)
     failed, attempted = runner.summarize(verbose=False)
     assert not failed, "".join(report)[-6000:]
