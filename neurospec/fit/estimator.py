@@ -101,6 +101,14 @@ class GainFit(BaseEstimator):
     window : int or None
         For activity input: sum activity over non-overlapping windows of this many bins first
         (the long-window covariance the theory describes; see :func:`window_ladder`).
+    window_correction : {"auto", "none"}
+        ``"auto"``: with activity input and ``window > 1``, remove the finite-window bias
+        (windows of 10 tau read g about 5 % low): the window in units of the neurons' time
+        constant tau is estimated from the integrated autocorrelation of the unwindowed
+        activity, and the exact window covariance of linear dynamics maps the gain read at
+        that window to the zero-frequency gain (:mod:`neurospec.fit.window`); the estimate,
+        interval and replicates are mapped, ``window_correction_`` records the numbers.
+        Iid model only.
     kind : {"covariance", "correlation"}
         For activity input: which matrix to diagonalise. The theory describes the covariance;
         a correlation matrix re-weights neurons by their variance, which in a linear network
@@ -156,6 +164,10 @@ class GainFit(BaseEstimator):
         Number of neurons N.
     n_samples_eff_ : float or None
         Effective number of samples ``T / E[b^2]`` (Bartlett; T for independent samples).
+    window_correction_ : dict or None
+        The finite-window correction applied: ``g_window`` (read at the window), ``g``,
+        ``slope``, ``window_bins``, ``tau_bins`` (estimated tau), ``window_tau``,
+        ``tau_int_bins``; None when not applied.
     warnings_ : list of str
         Warnings raised while fitting (also printed by :meth:`report`).
     result_ : lmfit.MinimizerResult
@@ -187,7 +199,7 @@ class GainFit(BaseEstimator):
     def __init__(self, model="iid", alpha="auto", fraction=None, drop_top="auto", cost="cvm",
                  scale="fit", ci=0.9, n_boot=200, bootstrap="auto", ci_method="basic",
                  block_size="auto", window=None, kind="covariance", temporal="auto",
-                 random_state=None, progress=False):
+                 window_correction="auto", random_state=None, progress=False):
         self.model = model
         self.alpha = alpha
         self.fraction = fraction
@@ -202,6 +214,7 @@ class GainFit(BaseEstimator):
         self.window = window
         self.kind = kind
         self.temporal = temporal
+        self.window_correction = window_correction
         self.random_state = random_state
         self.progress = progress
 
@@ -234,6 +247,10 @@ class GainFit(BaseEstimator):
             raise ParameterError(
                 "GainFit: temporal must be 'auto', 'white' or a neurospec.theory.TemporalSpectrum, "
                 f"got {self.temporal!r}.")
+        if self.window_correction not in ("auto", "none"):
+            raise ParameterError(
+                "GainFit: window_correction must be 'auto' or 'none', got "
+                f"{self.window_correction!r}.")
         if not (self.drop_top == "auto" or (isinstance(self.drop_top, Integral)
                                             and not isinstance(self.drop_top, bool)
                                             and self.drop_top >= 0)):
@@ -507,6 +524,57 @@ class GainFit(BaseEstimator):
                       if self._null_model is not None else None)
 
         _boot.run(self, eng, kept, lam.size, activity, kind, rng, dof, temporal)
+        self.window_correction_ = None
+        if (activity is not None and self.window_correction == "auto" and (self.window or 1) > 1
+                and self.model == "iid" and not self._at_upper_bound()):
+            self._correct_window(activity)
+
+    def _correct_window(self, activity):
+        """Remove the finite-window bias (:mod:`neurospec.fit.window`): estimate the window
+        in units of tau from the integrated autocorrelation of the unwindowed activity, then
+        map the estimate, its interval and the replicates to the zero-frequency gain."""
+        from ..spectrum import _residual_autocorrelation, _sokal_window
+        from .window import bin_in_tau, correct
+
+        W = int(self.window)
+        T, N = activity.shape
+        rho = _residual_autocorrelation(activity, np.zeros((N, 0)),
+                                        int(min(T - 1, max(256, 64 * W), 8192)))
+        tau_int, _, reached = _sokal_window(rho, T)
+        if not reached:
+            warnings.warn(
+                "GainFit: the autocorrelation of the unwindowed activity has not decayed, so the "
+                "window length in units of the neurons' time constant is unknown and the "
+                "finite-window bias was not corrected. Record longer or check for slow drift.",
+                GainFitWarning, stacklevel=4)
+            return
+        g_window = self.g_eff_
+        g = g_window
+        for _ in range(2):  # tau depends on g, the correction on tau
+            b = bin_in_tau(g, tau_int, N)
+            if b is None:
+                return
+            g, slope = correct(g_window, W * b, N)
+        W_tau = W * b
+        if W_tau < 3:
+            warnings.warn(
+                f"GainFit: windows of {W} bins are only {W_tau:.1f} tau (tau = {1 / b:.3g} bins "
+                "estimated from the autocorrelation): the finite-window correction is large "
+                f"({g_window:.3f} -> {g:.3f}) and rests on linear dynamics; use longer windows.",
+                GainFitWarning, stacklevel=4)
+
+        def mapped(v):
+            return float(min(max(g + (v - g_window) / slope, 0.0), 1.0))
+
+        self.g_eff_ = float(g)
+        if np.all(np.isfinite(self.g_eff_ci_)):
+            self.g_eff_ci_ = (mapped(self.g_eff_ci_[0]), mapped(self.g_eff_ci_[1]))
+        if self.bootstrap_.size:
+            self.bootstrap_ = g + (self.bootstrap_ - g_window) / slope
+            self.g_eff_stderr_ = float(self.g_eff_stderr_ / slope)
+        self.window_correction_ = dict(
+            g_window=float(g_window), g=float(g), slope=float(slope), window_bins=W,
+            tau_bins=float(1 / b), window_tau=float(W_tau), tau_int_bins=float(tau_int))
 
     def _residual_temporal(self, activity, kind, k, spectrum):
         """Temporal spectrum of the (windowed) activity with its top ``k`` modes removed,

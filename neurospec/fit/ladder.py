@@ -33,6 +33,8 @@ def window_ladder(data, windows=None, *, bin_size=None, min_windows=None, n_boot
     68 tau) windows of 10, 50 and 400 tau read 0.993, 0.928 and 0.967 against 0.964 at zero
     frequency. The estimate should level off with the window; if it still changes between the
     two longest windows the recording allows, a :class:`WindowConvergenceWarning` says so.
+    The ladder shows the raw window dependence (``window_correction="none"``): it is the
+    diagnostic of what :class:`GainFit`'s finite-window correction has to remove.
 
     Parameters
     ----------
@@ -91,7 +93,7 @@ def window_ladder(data, windows=None, *, bin_size=None, min_windows=None, n_boot
         raise ShapeError(f"window_ladder: activity must be 2-D (n_samples, n_neurons), got shape "
                          f"{X.shape}.")
     T, N = X.shape
-    for bad in ("window", "bootstrap", "n_boot", "random_state", "progress"):
+    for bad in ("window", "bootstrap", "n_boot", "random_state", "progress", "window_correction"):
         if bad in fit_params:
             raise ParameterError(f"window_ladder: {bad!r} is set by the ladder itself; remove it.")
     if min_windows is None:
@@ -118,7 +120,7 @@ def window_ladder(data, windows=None, *, bin_size=None, min_windows=None, n_boot
     bar = progress_bar(len(windows), enabled=progress, desc="window ladder")
     for w in windows:
         bar.update(1)
-        gf = GainFit(window=w, bootstrap="samples", n_boot=n_boot,
+        gf = GainFit(window=w, bootstrap="samples", n_boot=n_boot, window_correction="none",
                      random_state=rng.integers(2**63), **fit_params)
         with warnings.catch_warnings():
             # the ladder compares estimates; a small n_boot is its own (documented) choice

@@ -83,6 +83,13 @@ def report(fit):
         kci = fit.kappa_ci_ or (np.nan, np.nan)
         kse = np.nan if fit.kappa_stderr_ is None else fit.kappa_stderr_
         lines.append(f"  kappa = {fit.kappa_:.4f} +/- {kse:.4f}, CI [{kci[0]:.4f}, {kci[1]:.4f}]")
+    wc = getattr(fit, "window_correction_", None)
+    if wc:
+        lines.append(f"  finite-window correction: windows of {wc['window_bins']} bins = "
+                     f"{wc['window_tau']:.3g} tau (tau = {wc['tau_bins']:.3g} bins, from the "
+                     f"integrated autocorrelation {wc['tau_int_bins']:.3g} bins); g read at this "
+                     f"window {wc['g_window']:.4f} -> zero frequency {wc['g']:.4f} "
+                     "(exact window covariance of linear dynamics)")
     lines.append(f"  noise scale sigma^2 = {fit.scale_:.4g} (eigenvalue units)")
     lines.append(f"  uncertainty: {fit.bootstrap_method_} bootstrap, {fit.bootstrap_.size} "
                  f"replicates, {fit.ci_method} interval")
