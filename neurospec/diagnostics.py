@@ -199,6 +199,15 @@ class ShiftControl:
         Data minus control (when the data's fit was given).
     p_floor : float
         Smallest p-value the control's replicates resolve.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from neurospec.diagnostics import control_fit
+    >>> X = np.random.default_rng(0).standard_normal((600, 40))   # independent neurons
+    >>> ctl = control_fit(X, random_state=1, n_boot=20)
+    >>> type(ctl).__name__, ctl.null_holds
+    ('ShiftControl', True)
     """
 
     fit: object
@@ -424,6 +433,17 @@ class MomentEstimate:
     bootstrap : ndarray
         Replicate estimates.
     bootstrap_method : str
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from neurospec.diagnostics import moment_estimate
+    >>> rng = np.random.default_rng(0)
+    >>> J = 0.6 * rng.standard_normal((200, 200)) / np.sqrt(200)
+    >>> X = rng.standard_normal((4000, 200)) @ np.linalg.inv(np.eye(200) - J).T
+    >>> m = moment_estimate(X, n_boot=50, random_state=1)
+    >>> type(m).__name__, m.n_neurons, bool(m.ci[0] < 0.6 < m.ci[1])
+    ('MomentEstimate', 200, True)
     """
 
     g: float
@@ -688,6 +708,18 @@ class Comparison:
     bootstrap_methods : tuple of str
     fits : tuple
         The two fits.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from neurospec.diagnostics import compare
+    >>> def sample(g, seed):
+    ...     r = np.random.default_rng(seed)
+    ...     J = g * r.standard_normal((100, 100)) / 10
+    ...     return r.standard_normal((2000, 100)) @ np.linalg.inv(np.eye(100) - J).T
+    >>> c = compare(sample(0.3, 1), sample(0.7, 2), n_boot=50, random_state=0)
+    >>> type(c).__name__, bool(c.differ), bool(c.difference < 0)
+    ('Comparison', True, True)
     """
 
     labels: tuple
@@ -846,6 +878,17 @@ class SplitHalf:
     first, second : GainFit
     comparison : Comparison
         First minus second half.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from neurospec.diagnostics import split_half
+    >>> rng = np.random.default_rng(0)
+    >>> J = 0.5 * rng.standard_normal((80, 80)) / np.sqrt(80)
+    >>> X = rng.standard_normal((3000, 80)) @ np.linalg.inv(np.eye(80) - J).T
+    >>> halves = split_half(X, n_boot=50, random_state=1)
+    >>> type(halves).__name__, halves.agree
+    ('SplitHalf', True)
     """
 
     first: object
