@@ -562,7 +562,7 @@ def _run_fit(path, options, window, fraction, kind, n_boot, seed, ci, out, figur
         if figure:
             from .plotting import spectrum_figure
 
-            fig = spectrum_figure(fit, title=f"{Path(str(path)).name}: covariance spectrum of "
+            fig = spectrum_figure(fit, title=f"{Path(str(path)).name}: {kind} spectrum of "
                                              f"{rec.n_neurons} neurons",
                                   control=check_objects.get("control"))
             fig.savefig(out / "spectrum.png", dpi=150)
