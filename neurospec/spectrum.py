@@ -721,6 +721,14 @@ class CovarianceSpectrum(BaseEstimator):
         Bin size in seconds when fitted on a Recording.
     meta_ : dict
         Provenance: the Recording's meta (when given), input type, window, solver used.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).standard_normal((2000, 50))  # independent neurons
+    >>> spec = CovarianceSpectrum().fit(X)
+    >>> round(spec.participation_ratio_corrected_ / 50, 1)  # ~ 1 after the bias correction
+    1.0
     """
 
     def __init__(self, kind="covariance", window=None, drop_top=0, center=True,
@@ -1497,6 +1505,14 @@ def subsample_spectra(X, sizes=None, n_draws=20, time_fractions=None, random_sta
         One row per (time_fraction, draw, size), columns ``size``, ``time_fraction``,
         ``draw``, ``n_samples`` (windowed samples used), ``pr``, ``pr_corrected``,
         ``n_samples_eff``, ``alpha`` (size / n_samples_eff) and ``q_<quantile>``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).standard_normal((1000, 40))
+    >>> df = subsample_spectra(X, sizes=[10, 20], n_draws=3, random_state=0, progress=False)
+    >>> sorted(df["size"].unique().tolist())
+    [10, 20]
     """
     import pandas as pd
 

@@ -115,10 +115,7 @@ def test_every_public_name_has_an_api_page(built_site):
 # ------------------------------------------------------------------ docstrings (no build needed)
 #: public names whose docstrings still lack a section, in modules being reworked elsewhere;
 #: remove an entry when its Examples are written (the test then checks it)
-KNOWN_WITHOUT_EXAMPLES = {
-    "neurospec.CovarianceSpectrum", "neurospec.subsample_spectra", "neurospec.GainFit",
-    "neurospec.window_ladder", "neurospec.theory.sampled", "neurospec.theory.subsampled",
-}
+KNOWN_WITHOUT_EXAMPLES = set()
 
 
 def _sections(obj):

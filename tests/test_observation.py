@@ -170,3 +170,40 @@ def test_chaos_onset_is_chaotic_not_quiet():
     assert r.chaotic and 0.9999 < r.g_eff <= 1.0
     below = effective_gain(1.01, "tanh", sigma=0.0)
     assert below.g_eff < r.g_eff
+
+
+# ------------------------------------------------------------------------------ finite windows
+def test_window_covariance_matches_frequency_integral():
+    # independent route: C_W = int K_W(w) S(w) dw / 2 pi, K_W = (sin(wW/2) / (w/2))^2 / W,
+    # S(w) = (1 + iw - J)^-1 (1 + iw - J)^-H, by adaptive quadrature on a small network
+    from scipy.integrate import quad_vec
+
+    from neurospec.fit.window import _base, window_covariance
+
+    n, g, W = 12, 0.7, 3.0
+    xi, V, _, _ = _base(n, 0)
+    J = (g * (V * xi) @ np.linalg.inv(V)).real
+    eye = np.eye(n)
+
+    def integrand(u):  # w = tan(u) maps the real line onto (-pi/2, pi/2)
+        w = math.tan(u)
+        R = np.linalg.inv((1 + 1j * w) * eye - J)
+        K = W if w == 0 else (math.sin(w * W / 2) / (w / 2)) ** 2 / W
+        return (K * (R @ R.conj().T)).real * (1 + w * w) / (2 * math.pi)
+
+    ref, _ = quad_vec(integrand, -math.pi / 2 + 1e-9, math.pi / 2 - 1e-9, epsabs=1e-10,
+                      epsrel=1e-8, limit=2000)
+    np.testing.assert_allclose(window_covariance(g, W, n), ref, rtol=1e-5, atol=1e-7)
+    L = np.linalg.inv(eye - J)
+    np.testing.assert_allclose(window_covariance(g, np.inf, n), L @ L.T, rtol=1e-9, atol=1e-11)
+
+
+def test_window_bias_curve_and_tau_round_trip():
+    from neurospec.fit.window import bin_in_tau, correct, window_trace_ratio, windowed_gain_curve
+
+    n = 120
+    assert bin_in_tau(0.6, window_trace_ratio(0.6, 0.5, n), n) == pytest.approx(0.5, rel=1e-4)
+    gw = windowed_gain_curve([0.6], 10.0, n)[0]
+    assert 0.55 < gw < 0.59  # science.md §4: about 5 % low at W = 10 tau
+    g, slope = correct(gw, 10.0, n)
+    assert g == pytest.approx(0.6, abs=2e-3) and 0.8 < slope < 1.2

@@ -12,7 +12,7 @@ the population spectrum is held at the fitted theory's quantiles and only sample
 (uncertainty conditional on this network). ``bootstrap="block"`` (activity input only):
 random halves of time blocks longer than the autocorrelation, also conditional on the network
 and free of any model of the time course (resampling blocks *with* replacement would duplicate
-samples and widen the spectrum beyond the sampling model; see :func:`half_samples`).
+samples and widen the spectrum beyond the sampling model; see ``half_samples``).
 
 Samples of a replicate: ``T'`` samples with the data's temporal spectrum ``b`` (the
 eigenvalues of B, :class:`~neurospec.theory.temporal.TemporalSpectrum`): in the Fourier basis

@@ -19,7 +19,7 @@ noise of the two fits largely cancels in the difference, which is the bias.
 
 The window in units of tau comes from the data: the integrated autocorrelation time of the
 unwindowed activity (in bins), ``sum_k rho_k = tr S(0) / tr C_b`` with ``b`` the bin width in
-units of tau, is matched by the model at the fitted gain (:func:`bin_in_tau`).
+units of tau, is matched by the model at the fitted gain (``bin_in_tau``).
 
 This is a model of linear (or linear-equivalent) dynamics with white input. Indicator kernels
 (calcium) and other filters make the neurons' own time course slower than tau; the estimated

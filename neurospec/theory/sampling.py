@@ -138,6 +138,18 @@ def subsampled(spectrum, fraction):
         Spectrum of the full N x N covariance.
     fraction : float
         ``f = M / N`` in (0, 1]; ``f = 1`` returns ``spectrum``.
+
+    Returns
+    -------
+    Spectrum
+        The spectrum of the recorded neurons' covariance (same mean).
+
+    Examples
+    --------
+    >>> from neurospec.theory import LinearSpectrum
+    >>> s = subsampled(LinearSpectrum(0.5), 0.25)
+    >>> round(1 / s.participation_ratio(), 4)  # 1/PR_M = f (1/PR_N - 1) + 1 per neuron
+    1.1944
     """
     if not isinstance(spectrum, Spectrum):
         raise ParameterError(
