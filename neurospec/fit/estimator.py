@@ -358,6 +358,14 @@ class GainFit(BaseEstimator):
                 dof = float(n_win - 1 if centred else n_win)
                 temporal = self._temporal_choice(ts)
                 acf = (spectrum.autocorrelation_, spectrum.autocorrelation_window_)
+                m = int(spectrum.autocorrelation_window_)
+                if temporal is not None and n_win < 20 * max(m, 1):
+                    warnings.warn(
+                        f"GainFit: the autocorrelation spans {m} of the {n_win} (windowed) "
+                        "samples, so the temporal spectrum the model uses is poorly estimated "
+                        "and the interval may be too narrow. Record longer, or sum over longer "
+                        "windows (window=...) so that more, less correlated samples remain.",
+                        GainFitWarning, stacklevel=4)
             a = n / dof
         else:
             a = self._check_alpha(self.alpha if alpha is None else alpha, "alpha")
