@@ -523,6 +523,7 @@ def _run_fit(path, options, window, fraction, kind, n_boot, seed, ci, out, figur
         "alpha": float(getattr(fit, "alpha_", spec.alpha_)),
         "alpha_eff": float(getattr(fit, "alpha_eff_", rec.n_neurons / n_eff)),
         "temporal_model": getattr(fit, "temporal_", None) is not None,
+        "window_correction": getattr(fit, "window_correction_", None),
         "participation_ratio": float(spec.participation_ratio_),
         "participation_ratio_corrected": float(spec.participation_ratio_corrected_),
         "model": getattr(fit, "model", "iid"),
@@ -668,6 +669,14 @@ def format_fit_report(report):
                                 f"{r['participation_ratio_corrected']:.2f}  (PR/N corrected "
                                 f"{r['participation_ratio_corrected'] / r['n_neurons']:.3f})"),
         ("g_eff", _g_eff_text(r)),
+    ]
+    wc = r.get("window_correction")
+    if wc:
+        rows.append(("window correction",
+                     f"windows are {wc['window_tau']:.3g} tau (tau = {wc['tau_bins']:.3g} bins from "
+                     f"the autocorrelation): g read {wc['g_window']:.3f} -> zero frequency "
+                     f"{wc['g']:.3f}"))
+    rows += [
         ("model comparison", _comparison_text(r)),
         ("dropped top modes", f"{r['n_dropped']}"
                               + (f" (--drop-top {r['drop_top']})" if r.get("drop_top") not in
