@@ -1267,11 +1267,71 @@ def _matrix_from_moments(est, mom, idx, name, release=False, cache=False, need_c
     return cov, R
 
 
+#: eigenvalues of matrices at least this large go through LAPACK's two-stage reduction
+_TWO_STAGE_MIN_N = 4000
+_TWO_STAGE = []  # [callable or None], found once
+
+
+def _two_stage_solver():
+    """LAPACKE ``dsyevd_2stage`` (eigenvalues only) from the OpenBLAS scipy links, or None.
+
+    The two-stage tridiagonal reduction (dense -> band with level-3 BLAS, band -> tridiagonal
+    by bulge chasing) moves most of the O(N^3) work out of the memory-bound level-2 BLAS of
+    the one-stage ``dsytrd`` that ``eigh(driver="evd")`` uses: measured 1.3x faster at
+    N = 4000 and 1.9x at N = 8000 on 2 cores, no different at N = 3000 (the matrix still
+    fits in cache), hence ``_TWO_STAGE_MIN_N``. scipy does not wrap it, so it is looked up in
+    the OpenBLAS library scipy loaded (``scipy_LAPACKE_dsyevd_2stage``, LP64) and checked on
+    a small matrix; anything unexpected leaves the solver at scipy's ``evd``.
+    """
+    if _TWO_STAGE:
+        return _TWO_STAGE[0]
+    solver = None
+    try:
+        import ctypes
+
+        for lib_info in _controller().info():
+            if lib_info.get("internal_api") != "openblas":
+                continue
+            lib = ctypes.CDLL(lib_info["filepath"])
+            for name, itype in (("scipy_LAPACKE_dsyevd_2stage", ctypes.c_int32),
+                                ("LAPACKE_dsyevd_2stage", ctypes.c_int32),
+                                ("scipy_LAPACKE_dsyevd_2stage64_", ctypes.c_int64),
+                                ("LAPACKE_dsyevd_2stage64_", ctypes.c_int64)):
+                fn = getattr(lib, name, None)
+                if fn is None:
+                    continue
+                fn.restype = ctypes.c_int
+                fn.argtypes = [ctypes.c_int, ctypes.c_char, ctypes.c_char, itype, ctypes.c_void_p,
+                               itype, ctypes.c_void_p]
+
+                def solve(A, fn=fn):
+                    """Eigenvalues (ascending) of the contiguous symmetric A, destroyed."""
+                    n = A.shape[0]
+                    w = np.empty(n)
+                    info = fn(102, b"N", b"U", n, A.ctypes.data, n, w.ctypes.data)
+                    if info != 0:
+                        raise np.linalg.LinAlgError(f"dsyevd_2stage failed (info={info})")
+                    return w
+
+                test = np.array([[2.0, 1.0, 0.0], [1.0, 2.0, 1.0], [0.0, 1.0, 2.0]])
+                expect = np.array([2 - np.sqrt(2), 2.0, 2 + np.sqrt(2)])
+                if np.allclose(solve(np.asfortranarray(test)), expect, rtol=1e-12):
+                    solver = solve
+                    break
+            if solver is not None:
+                break
+    except Exception:  # pragma: no cover - any surprise: use scipy's driver
+        solver = None
+    _TWO_STAGE.append(solver)
+    return solver
+
+
 def _eigvalsh(M, overwrite=False):
     """Eigenvalues of a symmetric matrix, descending.
 
     With ``overwrite`` a C-ordered ``M`` is passed as its (equal) transpose, which is
-    Fortran-ordered, so LAPACK works in place instead of on a copy.
+    Fortran-ordered, so LAPACK works in place instead of on a copy. Large matrices use the
+    two-stage reduction (:func:`_two_stage_solver`) when it is available.
     """
     if overwrite and M.flags.c_contiguous and not M.flags.f_contiguous:
         M = M.T
@@ -1279,9 +1339,17 @@ def _eigvalsh(M, overwrite=False):
         with _single_thread():
             lam = sla.eigh(M, eigvals_only=True, overwrite_a=overwrite, check_finite=False,
                            driver="evd")
-    else:
-        lam = sla.eigh(M, eigvals_only=True, overwrite_a=overwrite, check_finite=False,
-                       driver="evd")
+        return lam[::-1]
+    solver = _two_stage_solver() if M.shape[0] >= _TWO_STAGE_MIN_N else None
+    if solver is not None and M.dtype == np.float64:
+        A = M if (overwrite and M.flags.f_contiguous) else np.array(M, order="F")
+        try:
+            return solver(A)[::-1]
+        except np.linalg.LinAlgError:
+            if A is M:  # destroyed: nothing to fall back on
+                raise
+    lam = sla.eigh(M, eigvals_only=True, overwrite_a=overwrite, check_finite=False,
+                   driver="evd")
     return lam[::-1]
 
 

@@ -97,6 +97,20 @@ def test_fit_holds_at_most_two_n_by_n_matrices(tmp_path, kind, store):
     assert peak <= budget, f"peak {peak / 1e6:.1f} MB > budget {budget / 1e6:.1f} MB"
 
 
+def test_two_stage_eigensolver_equals_numpy(monkeypatch):
+    # large matrices go through LAPACK's dsyevd_2stage (found in scipy's OpenBLAS)
+    monkeypatch.setattr(spectrum_module, "_TWO_STAGE_MIN_N", 600)
+    A = np.random.default_rng(2).standard_normal((700, 700))
+    A += A.T
+    ref = np.linalg.eigvalsh(A)[::-1]
+    B = A.copy()
+    lam = spectrum_module._eigvalsh(B)
+    np.testing.assert_array_equal(A, B)  # not overwritten unless asked
+    np.testing.assert_allclose(lam, ref, rtol=0, atol=1e-12 * abs(ref).max())
+    np.testing.assert_allclose(spectrum_module._eigvalsh(B, overwrite=True), ref, rtol=0,
+                               atol=1e-12 * abs(ref).max())
+
+
 def test_gram_path_leaves_input_unchanged():
     X = np.random.default_rng(1).standard_normal((50, 120))
     X0 = X.copy()
