@@ -88,6 +88,11 @@ def child(spec):
         import neurospec
         from neurospec.io import open_lazy
 
+        # imports (sklearn, scipy.stats, the fitter: seconds on a busy machine) before timing
+        neurospec.CovarianceSpectrum, neurospec.GainFit  # noqa: B018 (lazy attributes)
+        import neurospec.fit  # noqa: F401
+        import neurospec.theory  # noqa: F401
+
         path = spec["path"]
         times = {k: [] for k in ("load", "spectrum", "fit", "interval")}
         for _ in range(spec["repeats"]):
