@@ -164,6 +164,12 @@ class GainFit(BaseEstimator):
         Number of neurons N.
     n_samples_eff_ : float or None
         Effective number of samples ``T / E[b^2]`` (Bartlett; T for independent samples).
+    bias_correction_ : dict or None
+        Correlation matrices (network bootstrap): the finite-N bias of the normalisation by
+        each neuron's variance, removed by indirect inference (:mod:`neurospec.fit.bootstrap`):
+        ``g_read`` (the fit of the data), ``g`` (the gain whose replicates read it), ``slope``,
+        ``median``; None when not needed (the replicates' median within a quarter s.d. of the
+        estimate) or not applied.
     window_correction_ : dict or None
         The finite-window correction applied: ``g_window`` (read at the window), ``g``,
         ``slope``, ``window_bins``, ``tau_bins`` (estimated tau), ``window_tau``,
@@ -531,6 +537,7 @@ class GainFit(BaseEstimator):
         self.null_ = (self._null_model.scaled(self._null_scale / mean_kept)
                       if self._null_model is not None else None)
 
+        self.bias_correction_ = None
         _boot.run(self, eng, kept, lam.size, activity, kind, rng, dof, temporal)
         self.window_correction_ = None
         if (activity is not None and self.window_correction == "auto" and (self.window or 1) > 1

@@ -83,6 +83,12 @@ def report(fit):
         kci = fit.kappa_ci_ or (np.nan, np.nan)
         kse = np.nan if fit.kappa_stderr_ is None else fit.kappa_stderr_
         lines.append(f"  kappa = {fit.kappa_:.4f} +/- {kse:.4f}, CI [{kci[0]:.4f}, {kci[1]:.4f}]")
+    bc = getattr(fit, "bias_correction_", None)
+    if bc:
+        lines.append(f"  correlation-matrix bias: the fit reads {bc['g_read']:.4f}; networks simulated "
+                     f"at that gain read {bc['median_at_estimate']:.4f} (normalising by each "
+                     f"neuron's variance at N = {fit.n_neurons_}), so the estimate is the gain "
+                     f"whose replicates read the data: {bc['g']:.4f}")
     wc = getattr(fit, "window_correction_", None)
     if wc:
         lines.append(f"  finite-window correction: windows of {wc['window_bins']} bins = "
