@@ -981,6 +981,7 @@ def comparison_figure(comparison, *, figsize=(13.0, 4.0)):
             else f"p = {p:.2g}")
     ax_d.set_title(("differ" if comparison.differ else "no detectable difference") + f" ({ptxt})",
                    fontsize="medium")
-    _finish_legend(ax_d, loc="best")
+    ax_d.legend(frameon=False, fontsize="small", loc="upper center",  # below: never on the data
+                bbox_to_anchor=(0.5, -0.2), ncol=2)
     fig.suptitle(f"{la} vs {lb}", fontsize="medium")
     return fig
