@@ -145,7 +145,7 @@ class MatrixFreeSpectrum(BaseEstimator):
     >>> mf = MatrixFreeSpectrum(n_steps=40, random_state=0).fit(X)
     >>> lam = np.linalg.eigvalsh(np.cov(X, rowvar=False))
     >>> F_exact = np.searchsorted(np.sort(lam), 1.0) / lam.size
-    >>> abs(mf.cdf(1.0) - F_exact) < mf.cdf_error_
+    >>> bool(abs(mf.cdf(1.0) - F_exact) < mf.cdf_error_)
     True
     """
 
