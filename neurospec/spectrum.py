@@ -460,8 +460,12 @@ class _Moments:
         self.n = n
         return self
 
-    def merge(self, other):
-        """Statistics of ``self`` followed in time by ``other`` (new object)."""
+    def merge(self, other, in_place=False):
+        """Statistics of ``self`` followed in time by ``other`` (new object).
+
+        ``in_place`` adds ``other.gram`` into ``self.gram`` instead of a new N x N sum (the
+        new object then owns it; do not use ``self`` afterwards).
+        """
         if other.n == 0:
             return self
         if self.n == 0:
@@ -474,7 +478,11 @@ class _Moments:
         out.mean = self.mean + delta * (other.n / n)
         out.m2 = self.m2 + other.m2 + delta**2 * (self.n * other.n / n)
         if self.gram is not None:
-            out.gram = np.asfortranarray(self.gram + other.gram)
+            if in_place and self.gram.flags.f_contiguous:
+                out.gram = self.gram
+                out.gram += other.gram
+            else:
+                out.gram = np.asfortranarray(self.gram + other.gram)
             blas.dsyr(self.n * other.n / n, delta, a=out.gram, lower=0, overwrite_a=1)
         else:
             out.gram = None
@@ -615,7 +623,24 @@ def _block_moments(raw, start, window, name, n_features, shift, n_lags, gram, pe
 
 
 def _merge2(a, b):
-    return a.merge(b)
+    return a.merge(b, in_place=True)
+
+
+def _chain_moments(mom, raw, start, window, name):
+    """Add one dask block to the moments of the blocks before it in the same chain."""
+    return _feed(mom, _windowed(raw, window, name), raw, start, name)
+
+
+def _dask_parallelism():
+    """Threads that will run dask tasks: a distributed client's, else this machine's CPUs."""
+    try:
+        from distributed import default_client
+
+        return max(1, sum(default_client().nthreads().values()))
+    except Exception:
+        import os
+
+        return max(1, os.cpu_count() or 1)
 
 
 # --------------------------------------------------------------------------- estimator
@@ -1005,10 +1030,28 @@ class CovarianceSpectrum(BaseEstimator):
         shift = _first_shift(_windowed(first, W, name))
         if not np.isfinite(shift).all():  # else every block would fail on the shift
             _check_finite(np.asarray(first), r0, name)
-        leaves = [[] for _ in range(n_folds)]
+        # each fold's blocks are split into as many contiguous chains as dask has threads; a
+        # chain adds its blocks one by one to one set of moments (one N x N sum per chain,
+        # not per block), and the chains are merged in time order (in place)
+        P = _dask_parallelism()
         part = dask.delayed(_block_moments, pure=True)
+        step = dask.delayed(_chain_moments, pure=True)
+        per_fold = [[] for _ in range(n_folds)]
         for (f, a, _), blk in zip(blocks, Xr.to_delayed()[:, 0]):
-            leaves[f].append(part(blk, a, W, name, n_features, shift, K, gram, per_neuron))
+            per_fold[f].append((a, blk))
+        leaves = []
+        for items in per_fold:
+            n_chains = max(1, min(P, len(items)))
+            edges = np.round(np.linspace(0, len(items), n_chains + 1)).astype(int)
+            chains = []
+            for c in range(n_chains):
+                group = items[edges[c] : edges[c + 1]]
+                a, blk = group[0]
+                mom = part(blk, a, W, name, n_features, shift, K, gram, per_neuron)
+                for a, blk in group[1:]:
+                    mom = step(mom, blk, a, W, name)
+                chains.append(mom)
+            leaves.append(chains)
         merge = dask.delayed(_merge2, pure=True)
         roots = []
         for level in leaves:
