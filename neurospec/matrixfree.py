@@ -133,9 +133,21 @@ class MatrixFreeSpectrum(BaseEstimator):
     participation_ratio_, participation_ratio_corrected_ : float
         ``(tr C)^2 / tr C^2`` with ``tr C^2`` from the quadrature (exact for each probe), raw
         and with the finite-sample correction of :func:`~neurospec.spectrum.unbiased_trace_moments`.
-    n_features_in_, n_samples_, n_windows_, mean_, n_samples_eff_, n_dof_, alpha_,
-    autocorrelation_, autocorrelation_window_, integrated_time_, temporal_spectrum_, meta_
-        As for :class:`~neurospec.CovarianceSpectrum`.
+    n_features_in_, n_samples_, n_windows_ : int
+        Neurons, input samples, windowed samples (as :class:`~neurospec.CovarianceSpectrum`).
+    mean_ : ndarray, shape (n_neurons,)
+        Mean activity per sample.
+    n_samples_eff_, n_dof_, alpha_, integrated_time_ : float
+        Effective sample size and what follows from it (as
+        :class:`~neurospec.CovarianceSpectrum`).
+    autocorrelation_ : ndarray
+        Population autocorrelation (lags in windows).
+    autocorrelation_window_ : int
+        Sokal's window.
+    temporal_spectrum_ : TemporalSpectrum
+        Estimated temporal spectrum of the samples (what the fit's forward model uses).
+    meta_ : dict
+        Provenance (input type, window, ``solver="slq"``, probes, steps).
 
     Examples
     --------
