@@ -548,14 +548,16 @@ class GainFit(BaseEstimator):
         """Remove the finite-window bias (:mod:`neurospec.fit.window`): estimate the window
         in units of tau from the integrated autocorrelation of the unwindowed activity, then
         map the estimate, its interval and the replicates to the zero-frequency gain."""
-        from ..spectrum import _residual_autocorrelation, _sokal_window
+        from ..spectrum import _residual_autocorrelation, _sokal_window, unbiased_autocorrelation
         from .window import bin_in_tau, correct
 
         W = int(self.window)
         T, N = activity.shape
         rho = _residual_autocorrelation(activity, np.zeros((N, 0)),
                                         int(min(T - 1, max(256, 64 * W), 8192)))
-        tau_int, _, reached = _sokal_window(rho, T)
+        _, m, reached = _sokal_window(rho, T)
+        rho = unbiased_autocorrelation(rho, T, m)
+        tau_int = 1.0 + 2.0 * float(np.sum(rho[1 : m + 1]))
         if not reached:
             warnings.warn(
                 "GainFit: the autocorrelation of the unwindowed activity has not decayed, so the "
