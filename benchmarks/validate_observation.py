@@ -6,6 +6,7 @@ Every fit uses default settings (``GainFit()`` on the activity), as a user would
 Run (full targets: 50 networks per row, 200 replicates; hours on 2 cores)::
 
     python benchmarks/validate_observation.py --networks 50 --n-boot 200
+    python benchmarks/validate_observation.py --only window --gains 0.3,0.6,0.8 --networks 50
 
 A quicker look::
 
@@ -82,14 +83,17 @@ def main(argv=None):
     ap.add_argument("--n-boot", type=int, default=100)
     ap.add_argument("--only", default="ar1,neff,null,drop,window")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--gains", default="0.3,0.6,0.9", help="g of the ar1 and window rows")
+    ap.add_argument("--a", default="0,0.5,0.8,0.9", help="AR(1) coefficients of the ar1 rows")
+    ap.add_argument("--windows", default="5,10,20", help="windows (tau) of the window rows")
     args = ap.parse_args(argv)
     which = set(args.only.split(","))
     rng = np.random.default_rng(args.seed)
     R, B = args.networks, args.n_boot
     t0 = time.time()
     if "ar1" in which:
-        for g in (0.3, 0.6, 0.9):
-            for a in (0.0, 0.5, 0.8, 0.9):
+        for g in [float(v) for v in args.gains.split(",")]:
+            for a in [float(v) for v in args.a.split(",")]:
                 fits = [fit(network_activity(400, g, 4000, a, rng), B, s) for s in range(R)]
                 row(f"ar1 g={g} a={a} N=400 T=4000", g, fits, truth=g)
     if "neff" in which:
@@ -116,8 +120,8 @@ def main(argv=None):
     if "window" in which:
         from neurospec import RateNetwork
 
-        for g in (0.3, 0.6, 0.8):
-            for W in (5, 10, 20):
+        for g in [float(v) for v in args.gains.split(",")]:
+            for W in [int(v) for v in args.windows.split(",")]:
                 fits = []
                 for s in range(R):
                     net = RateNetwork(300, g=g, sigma=1.0, phi="identity", seed=int(rng.integers(2**31)))
