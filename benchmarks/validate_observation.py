@@ -86,6 +86,8 @@ def main(argv=None):
     ap.add_argument("--gains", default="0.3,0.6,0.9", help="g of the ar1 and window rows")
     ap.add_argument("--a", default="0,0.5,0.8,0.9", help="AR(1) coefficients of the ar1 rows")
     ap.add_argument("--windows", default="5,10,20", help="windows (tau) of the window rows")
+    ap.add_argument("--window-neurons", type=int, default=300)
+    ap.add_argument("--window-count", type=int, default=3000, help="windows per recording")
     args = ap.parse_args(argv)
     which = set(args.only.split(","))
     rng = np.random.default_rng(args.seed)
@@ -124,10 +126,11 @@ def main(argv=None):
             for W in [int(v) for v in args.windows.split(",")]:
                 fits = []
                 for s in range(R):
-                    net = RateNetwork(300, g=g, sigma=1.0, phi="identity", seed=int(rng.integers(2**31)))
-                    rec = net.run(3000 * W, bin_size=1.0, progress=False)
+                    net = RateNetwork(args.window_neurons, g=g, sigma=1.0, phi="identity",
+                                      seed=int(rng.integers(2**31)))
+                    rec = net.run(args.window_count * W, bin_size=1.0, progress=False)
                     fits.append(fit(rec.activity, B, s, window=W))
-                row(f"window g={g} W={W} tau N=300", g, fits, truth=g)
+                row(f"window g={g} W={W} tau N={args.window_neurons}", g, fits, truth=g)
     print(f"# {time.time() - t0:.0f} s", file=sys.stderr)
 
 
