@@ -834,10 +834,12 @@ def ladder_plot(table, ax=None):
         inside = (hi >= lo[-1]) & (lo <= hi[-1])
     else:
         inside = np.ones(g.size, dtype=bool)
-    yerr = np.vstack([g - lo, hi - g])
-    ok = np.isfinite(yerr).all(axis=0)
-    ax.errorbar(x[ok], g[ok], yerr=yerr[:, ok], fmt="none", ecolor=_DATA_COLOR, elinewidth=1.2,
-                capsize=3, zorder=2)
+    # intervals as plain segments: a (bias-corrected or bound-limited) estimate may lie outside
+    # its own interval, which error bars cannot draw
+    ok = np.isfinite(lo) & np.isfinite(hi)
+    ax.vlines(x[ok], lo[ok], hi[ok], color=_DATA_COLOR, lw=1.2, zorder=2)
+    ax.plot(np.r_[x[ok], x[ok]], np.r_[lo[ok], hi[ok]], "_", ms=7, mew=1.2, color=_DATA_COLOR,
+            zorder=2)
     ax.plot(x, g, "-", color=_DATA_COLOR, lw=0.8, alpha=0.6, zorder=2)
     ax.plot(x[inside], g[inside], "o", ms=6, color=_DATA_COLOR, zorder=3,
             label=r"$g_\mathrm{eff}$ (interval overlaps the band)")

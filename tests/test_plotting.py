@@ -382,6 +382,12 @@ def test_ladder_plot_draws_estimates_band_and_verdict():
     assert ax2.get_xlabel() == "window (bins)" and "NOT converged" in ax2.get_title()
     with pytest.raises(DataValueError, match="window_ladder"):
         plotting.ladder_plot(pd.DataFrame(dict(window=[1])))
+    # an estimate outside its own interval (bias-corrected, or at the fit's bound) is drawn
+    t = _ladder_table()
+    t.loc[4, ["g_eff", "ci_low", "ci_high"]] = [0.999, 0.95, 0.99]
+    ax3 = plotting.ladder_plot(t)
+    segs = ax3.collections[0].get_segments()
+    assert segs[-1][:, 1] == pytest.approx([0.95, 0.99])
 
 
 def _fake_fit(g, lam, boot_sd=0.01, seed=0):
