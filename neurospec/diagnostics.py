@@ -1038,7 +1038,18 @@ def split_half(data, *, random_state=None, bootstrap="samples", protocol=None, *
         if protocol not in (None, "default"):
             params = protocol_params(protocol, part, window=fit_params.get("window"))
         params.update(fit_params, bootstrap=bootstrap)
-        fits.append(_fit_gain(part, int(rng.integers(2**63)), params))
+        seed = int(rng.integers(2**63))
+        gf = _fit_gain(part, seed, params)
+        boot = np.asarray(getattr(gf, "bootstrap_", []), dtype=float)
+        if bootstrap != "network" and boot.size >= 2 and not np.std(boot) > 0:
+            # degenerate replicates (all equal: seen with bootstrap="samples" on strongly
+            # autocorrelated calcium data): the network bootstrap still gives a valid,
+            # if conservative, interval
+            warnings.warn(f"split_half: the {bootstrap!r} bootstrap of a half gave identical "
+                          "replicates; using bootstrap='network' (valid, conservative).",
+                          UserWarning, stacklevel=2)
+            gf = _fit_gain(part, seed, dict(params, bootstrap="network"))
+        fits.append(gf)
     comp = compare(fits[0], fits[1], labels=("first half", "second half"))
     return SplitHalf(first=fits[0], second=fits[1], comparison=comp)
 

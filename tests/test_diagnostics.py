@@ -380,3 +380,24 @@ def test_run_checks_and_format_checks():
     # a check that cannot run is reported, not raised
     checks, _ = run_checks(X[:6], gf, split=True, moment=False, n_boot=5)
     assert checks["split_half"] is None and checks["errors"][0].startswith("split-half")
+
+
+def test_split_half_falls_back_to_the_network_bootstrap(monkeypatch):
+    import neurospec.diagnostics as diag
+
+    calls = []
+
+    def fake_fit_gain(part, seed, params):
+        calls.append(params["bootstrap"])
+        rng = np.random.default_rng(seed % 2**32)
+        boot = (np.zeros(20) if params["bootstrap"] == "samples"  # degenerate replicates
+                else 0.5 + 0.01 * rng.standard_normal(20))
+        return SimpleNamespace(g_eff_=0.5, g_eff_ci_=(0.48, 0.52), bootstrap_=boot, ci=0.9,
+                               bootstrap_method_=params["bootstrap"],
+                               info_={"n_samples": part.shape[0]})
+
+    monkeypatch.setattr(diag, "_fit_gain", fake_fit_gain)
+    with pytest.warns(UserWarning, match="identical replicates"):
+        sh = diag.split_half(np.zeros((100, 5)), n_boot=20)
+    assert calls == ["samples", "network", "samples", "network"]
+    assert sh.first.bootstrap_method_ == "network" and sh.agree
