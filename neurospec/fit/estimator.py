@@ -189,6 +189,10 @@ class GainFit(BaseEstimator):
     bootstrap_ : ndarray, shape (n_boot,)
         Replicate estimates of ``g_eff``.
     bootstrap_method_ : str
+    bootstrap_size_ : int
+        Neurons per simulated replicate: N, or 1000 for larger recordings (network
+        bootstrap), whose deviations are scaled by 1000 / N (the estimate fluctuates at
+        O(1/N)), so the interval costs a fixed multiple of one 1000-neuron eigenproblem.
     spectrum_ : CovarianceSpectrum or None
         The spectrum estimated from activity input.
 
@@ -362,6 +366,12 @@ class GainFit(BaseEstimator):
                 temporal = None
             else:
                 dof = float(n_win - 1 if centred else n_win)
+                # parameters fitted out of the activity before (condition means): each removes
+                # one sample's worth of degrees of freedom, counted in windows
+                meta = getattr(spectrum, "meta_", None) or {}
+                removed = (meta.get("recording") or {}).get("dof_removed")
+                if removed and getattr(spectrum, "n_samples_", None):
+                    dof = max(dof - float(removed) * n_win / spectrum.n_samples_, 2.0)
                 temporal = self._temporal_choice(ts)
                 acf = (spectrum.autocorrelation_, spectrum.autocorrelation_window_)
                 m = int(spectrum.autocorrelation_window_)
