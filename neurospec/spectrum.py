@@ -1244,7 +1244,11 @@ def temporal_spectrum(autocorrelation, n_samples, acf_window, center=True):
     Examples
     --------
     >>> import numpy as np
-    >>> ts = temporal_spectrum(0.8 ** np.arange(100), 4000, 30)
+    >>> n, a, k = 4000, 0.8, np.arange(100)
+    >>> v = (1 + a) / (1 - a) / n  # what subtracting the mean takes from every lag
+    >>> rho = (1 - k / n) * (a**k - v) / (1 - v)  # expected sample autocorrelation of AR(1)
+    >>> rho[0] = 1.0
+    >>> ts = temporal_spectrum(rho, n, 30)
     >>> round(ts.second_moment(), 2)  # (1 + a^2) / (1 - a^2) = 4.56 for AR(1)
     4.55
     """
@@ -1291,8 +1295,8 @@ def unbiased_autocorrelation(rho, n_samples, max_lag):
     Examples
     --------
     >>> import numpy as np
-    >>> r = unbiased_autocorrelation(np.r_[1.0, np.full(10, -0.01)], 1000, 10)
-    >>> bool(abs(r[1:]).max() < 0.003)  # white noise: the centring dip is removed
+    >>> r = unbiased_autocorrelation(np.r_[1.0, np.full(10, -0.001)], 1000, 10)
+    >>> bool(abs(r[1:]).max() < 1e-4)  # white noise: the centring dip -1/n is removed
     True
     """
     rho = np.array(rho, dtype=float)
