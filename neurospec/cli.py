@@ -457,7 +457,6 @@ def _run_fit(path, options, window, fraction, kind, n_boot, seed, ci, out, figur
     w = _window_samples(window, rec.bin_size)
     _check_window_against_cutoff(w, rec.bin_size, prep.get("detrend"), notes)
     from .fit import GainFit
-    from .spectrum import CovarianceSpectrum
 
     fit_params = dict(model=prep.get("model") or "iid", drop_top=prep.get("drop_top", "auto"),
                       bootstrap=prep.get("bootstrap") or "auto")
@@ -471,9 +470,11 @@ def _run_fit(path, options, window, fraction, kind, n_boot, seed, ci, out, figur
         notes.append(f"--protocol {protocol}: " + ", ".join(
             f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
             for k, v in sorted(fit_params.items())) + f", kind={kind}")
-    spec = CovarianceSpectrum(kind=kind, window=w).fit(rec)
-    fit = GainFit(fraction=fraction, ci=ci, n_boot=n_boot, random_state=seed,
-                  **fit_params).fit(spec)
+    # the activity itself goes to the fit (not a fitted spectrum), so that it can model the
+    # samples' autocorrelation after dropped modes and correct the finite-window bias
+    fit = GainFit(fraction=fraction, ci=ci, n_boot=n_boot, random_state=seed, window=w,
+                  kind=kind, **fit_params).fit(rec)
+    spec = fit.spectrum_
 
     if w is None:
         notes.append("no --window: the covariance of single bins is the zero-frequency one only "

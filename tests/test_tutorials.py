@@ -25,7 +25,7 @@ from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernel
 
 TUTORIALS = Path(__file__).resolve().parents[1] / "tutorials"
 NOTEBOOKS = sorted(TUTORIALS.glob("[0-9][0-9]_*.ipynb"))
-EXPECTED = ("01_quickstart", "02_your_own_data", "03_theory_tour", "04_validation")
+EXPECTED = ("01_quickstart", "02_your_own_data", "03_theory_tour", "04_validation", "05_real_suite2p")
 KERNEL = "python3"
 #: seconds per cell; every cell is written to take well under a minute on two busy cores
 CELL_TIMEOUT = 300

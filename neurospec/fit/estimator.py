@@ -29,6 +29,10 @@ class GainFitWarning(UserWarning):
     """A fit finished but its result needs care (estimate at a bound, too few replicates...)."""
 
 
+#: shortest window (in units of tau) the finite-window correction is applied to
+_MIN_WINDOW_TAU = 3.0
+
+
 def _is_fitted_spectrum(obj):
     return hasattr(obj, "eigenvalues_") and hasattr(obj, "n_features_in_")
 
@@ -374,14 +378,7 @@ class GainFit(BaseEstimator):
                     dof = max(dof - float(removed) * n_win / spectrum.n_samples_, 2.0)
                 temporal = self._temporal_choice(ts)
                 acf = (spectrum.autocorrelation_, spectrum.autocorrelation_window_)
-                m = int(spectrum.autocorrelation_window_)
-                if temporal is not None and n_win < 20 * max(m, 1):
-                    warnings.warn(
-                        f"GainFit: the autocorrelation spans {m} of the {n_win} (windowed) "
-                        "samples, so the temporal spectrum the model uses is poorly estimated "
-                        "and the interval may be too narrow. Record longer, or sum over longer "
-                        "windows (window=...) so that more, less correlated samples remain.",
-                        GainFitWarning, stacklevel=4)
+
             a = n / dof
         else:
             a = self._check_alpha(self.alpha if alpha is None else alpha, "alpha")
@@ -516,6 +513,15 @@ class GainFit(BaseEstimator):
                 eng = Engine(Model(self.model, a, self.fraction, temporal), self.cost, self.scale)
                 k_drop, theta, ls, _ = fit_with_drop(eng, lam, self.drop_top)
         mdl = eng.model
+        if temporal is not None and acf is not None and np.isfinite(dof):
+            m = int(acf[1])
+            if dof + 1 < 20 * max(m, 1):
+                warnings.warn(
+                    f"GainFit: the autocorrelation spans {m} of the {dof + 1:.0f} (windowed) "
+                    "samples, so the temporal spectrum the model uses is poorly estimated "
+                    "and the interval may be too narrow. Record longer, or sum over longer "
+                    "windows (window=...) so that more, less correlated samples remain.",
+                    GainFitWarning, stacklevel=4)
         if mdl.fallback:
             warnings.warn(
                 "GainFit: the temporal spectrum of the samples is far from white (E[b^2] = "
@@ -583,12 +589,15 @@ class GainFit(BaseEstimator):
                 return
             g, slope = correct(g_window, W * b, N)
         W_tau = W * b
-        if W_tau < 3:
+        if W_tau < _MIN_WINDOW_TAU:
             warnings.warn(
                 f"GainFit: windows of {W} bins are only {W_tau:.1f} tau (tau = {1 / b:.3g} bins "
-                "estimated from the autocorrelation): the finite-window correction is large "
-                f"({g_window:.3f} -> {g:.3f}) and rests on linear dynamics; use longer windows.",
-                GainFitWarning, stacklevel=4)
+                "estimated from the autocorrelation, an indicator's decay included): too short "
+                f"for the finite-window correction (it would move g_eff from {g_window:.3f} to "
+                f"{g:.3f} on the strength of a linear model of the dynamics), so g_eff is the "
+                f"window's, biased low. Use windows of at least {_MIN_WINDOW_TAU:g} tau "
+                f"({int(math.ceil(_MIN_WINDOW_TAU / b))} bins).", GainFitWarning, stacklevel=4)
+            return
 
         def mapped(v):
             return float(min(max(g + (v - g_window) / slope, 0.0), 1.0))
@@ -597,7 +606,7 @@ class GainFit(BaseEstimator):
         if np.all(np.isfinite(self.g_eff_ci_)):
             self.g_eff_ci_ = (mapped(self.g_eff_ci_[0]), mapped(self.g_eff_ci_[1]))
         if self.bootstrap_.size:
-            self.bootstrap_ = g + (self.bootstrap_ - g_window) / slope
+            self.bootstrap_ = np.clip(g + (self.bootstrap_ - g_window) / slope, 0.0, 1.0)
             self.g_eff_stderr_ = float(self.g_eff_stderr_ / slope)
         self.window_correction_ = dict(
             g_window=float(g_window), g=float(g), slope=float(slope), window_bins=W,
@@ -718,6 +727,19 @@ class GainFit(BaseEstimator):
         """Null of independent neurons with a fitted scale (a = 0: a point mass)."""
         n = kept.size
         self._null_model = null_spectrum(a, temporal)
+        if self._null_model is not None and temporal is not None:
+            try:
+                self._null_model.support()
+            except (ArithmeticError, ValueError):
+                # a temporal spectrum far from white can split the null's support: the null
+                # then uses independent samples with the same second moment (as the model does)
+                self._null_model = null_spectrum(a * temporal.second_moment(), None)
+                warnings.warn(
+                    "GainFit: the null of independent neurons with the samples' temporal "
+                    "correlation could not be evaluated (temporal spectrum far from white, "
+                    f"E[b^2] = {temporal.second_moment():.3g}); it uses independent samples with "
+                    "the effective sample size instead. Remove slow drifts (detrend) or use "
+                    "longer windows.", GainFitWarning, stacklevel=4)
         if self._null_model is None:
             self.null_cost_ = float("nan")
             self.null_ks_ = float("nan")
