@@ -720,6 +720,10 @@ def spectrum_figure(fit, *, title=None, figsize=(10.0, 4.2), control=None):
     alpha = getattr(fit, "alpha_", None)
     null_label = (rf"Marchenko–Pastur null ($\alpha$ = {alpha:.2f})" if alpha
                   else "Marchenko–Pastur null")
+    if getattr(fit, "temporal_", None) is not None and alpha:
+        # the null carries the samples' autocorrelation: MP (x) W_B, not MP(alpha)
+        null_label = (rf"independent neurons ($\alpha$ = {alpha:.2f}, autocorrelated: "
+                      rf"$\alpha_\mathrm{{eff}}$ = {fit.alpha_eff_:.2f})")
     # a plain Figure (not pyplot) so that CLI/library use does not leak figures
     fig = Figure(figsize=figsize, layout="constrained")
     ax_rank, ax_dens = fig.subplots(1, 2)
@@ -733,9 +737,10 @@ def spectrum_figure(fit, *, title=None, figsize=(10.0, 4.2), control=None):
     ax_dens.set_title("eigenvalue density", fontsize="medium")
     if title is None:
         n = lam.size
-        title = f"covariance spectrum of {n} neurons"
+        kind = getattr(fit, "kind_", "covariance") or "covariance"
+        title = f"{kind} spectrum of {n} neurons"
         if alpha:
-            title += rf" ($\alpha = N/T_\mathrm{{eff}}$ = {alpha:.2f})"
+            title += rf" ($\alpha = N/T$ = {alpha:.2f})"
     fig.suptitle(title, fontsize="medium")
     return fig
 
