@@ -29,8 +29,22 @@ class GainFitWarning(UserWarning):
     """A fit finished but its result needs care (estimate at a bound, too few replicates...)."""
 
 
+def _is_fluorescence(meta):
+    """Whether a Recording's provenance says calcium (or other indicator) fluorescence."""
+    if not meta:
+        return False
+    s2p = meta.get("suite2p")
+    if isinstance(s2p, dict):
+        return s2p.get("signal", "F") != "spks"
+    series = str(meta.get("series") or "").lower()
+    return any(k in series for k in ("ophys", "fluorescence", "roiresponse", "dff", "df/f"))
+
+
 #: shortest window (in units of tau) the finite-window correction is applied to
 _MIN_WINDOW_TAU = 3.0
+#: the correction is applied when the data's raw rise from W/2 to W is at least this
+#: fraction of the rise linear dynamics predict (a kernel common to all neurons: far less)
+_RISE_AGREEMENT = 0.5
 
 
 def _is_fitted_spectrum(obj):
@@ -178,6 +192,12 @@ class GainFit(BaseEstimator):
         The finite-window correction applied: ``g_window`` (read at the window), ``g``,
         ``slope``, ``window_bins``, ``tau_bins`` (estimated tau), ``window_tau``,
         ``tau_int_bins``; None when not applied.
+    window_check_ : dict or None
+        The check behind the window correction: the raw rise of g_eff from windows of W/2
+        to W that linear dynamics with the estimated tau predict, the data's, and whether the
+        correction was applied (it is not when the data rise by less than half the
+        prediction, nor for fluorescence traces -- suite2p F, NWB ophys series -- whose
+        autocorrelation the indicator sets).
     warnings_ : list of str
         Warnings raised while fitting (also printed by :meth:`report`).
     result_ : lmfit.MinimizerResult
@@ -556,9 +576,35 @@ class GainFit(BaseEstimator):
         self.bias_correction_ = None
         _boot.run(self, eng, kept, lam.size, activity, kind, rng, dof, temporal)
         self.window_correction_ = None
+        self.window_check_ = None
         if (activity is not None and self.window_correction == "auto" and (self.window or 1) > 1
                 and self.model == "iid" and not self._at_upper_bound()):
-            self._correct_window(activity)
+            if _is_fluorescence(getattr(data, "meta", None)):
+                self.window_check_ = dict(applied=False, reason="fluorescence")
+                warnings.warn(
+                    "GainFit: fluorescence traces: the indicator, not the network, sets their "
+                    "autocorrelation, so the window in units of the neurons' time constant is "
+                    "unknown and the finite-window correction was not applied; g_eff is the "
+                    "window's. Use windows of many indicator decay times and check the ladder.",
+                    GainFitWarning, stacklevel=4)
+            else:
+                self._correct_window(activity)
+
+    def _window_rise(self, activity, g, g_window, W, W_tau, N):
+        """``(predicted, observed)`` rise of the raw estimate from windows of W/2 to W: the
+        model's at the corrected gain g, and the data's (one more fit, no bootstrap)."""
+        from sklearn.base import clone
+
+        from .window import windowed_gain_curve
+
+        g_half_pred = float(windowed_gain_curve([g], W_tau * (W // 2) / W, N)[0])
+        rise_pred = g_window - g_half_pred
+        half = clone(self).set_params(window=W // 2, n_boot=0, window_correction="none",
+                                      progress=False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            g_half_obs = half.fit(activity).g_eff_
+        return float(rise_pred), float(g_window - g_half_obs)
 
     def _correct_window(self, activity):
         """Remove the finite-window bias (:mod:`neurospec.fit.window`): estimate the window
@@ -598,6 +644,23 @@ class GainFit(BaseEstimator):
                 f"window's, biased low. Use windows of at least {_MIN_WINDOW_TAU:g} tau "
                 f"({int(math.ceil(_MIN_WINDOW_TAU / b))} bins).", GainFitWarning, stacklevel=4)
             return
+        # the model's tau comes from the autocorrelation, which an indicator kernel or any
+        # filter common to all neurons lengthens without changing the network's window bias;
+        # check the model against the data's own rise between windows of W/2 and W
+        rise_pred, rise_obs = self._window_rise(activity, g, g_window, W, W_tau, N)
+        if rise_pred > 0 and rise_obs < _RISE_AGREEMENT * rise_pred:
+            warnings.warn(
+                f"GainFit: linear dynamics with tau = {1 / b:.3g} bins (from the autocorrelation) "
+                f"predict g_eff to rise by {rise_pred:.3f} from windows of {W // 2} to {W} bins, "
+                f"but the data rise by {rise_obs:.3f}: the autocorrelation is longer than the "
+                "network's own time scale (an indicator kernel or another common filter), so the "
+                "finite-window correction was not applied; g_eff is the window's. Check the "
+                "ladder (window_ladder).", GainFitWarning, stacklevel=4)
+            self.window_check_ = dict(rise_predicted=rise_pred, rise_observed=rise_obs,
+                                      applied=False)
+            return
+        self.window_check_ = dict(rise_predicted=rise_pred, rise_observed=rise_obs,
+                                  applied=True)
 
         def mapped(v):
             return float(min(max(g + (v - g_window) / slope, 0.0), 1.0))
