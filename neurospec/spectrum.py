@@ -270,7 +270,8 @@ def effective_sample_size_excluding(X, components, max_lag=256, c=SOKAL_C):
     return n / tau, reached
 
 
-def temporal_spectrum_excluding(X, components, max_lag=256, c=SOKAL_C, center=True):
+def temporal_spectrum_excluding(X, components, max_lag=256, c=SOKAL_C, center=True,
+                                return_autocorrelation=False):
     """Temporal spectrum of activity with some directions (dropped top modes) removed.
 
     As :func:`effective_sample_size_excluding`, but returns the whole estimated temporal
@@ -288,12 +289,16 @@ def temporal_spectrum_excluding(X, components, max_lag=256, c=SOKAL_C, center=Tr
         Sokal window constant.
     center : bool
         Whether the covariance subtracts the mean (``n_samples - 1`` temporal eigenvalues).
+    return_autocorrelation : bool
+        Also return the residual's autocorrelation and Sokal's window.
 
     Returns
     -------
     temporal : TemporalSpectrum
     reached : bool
         False when the autocorrelation has not decayed within ``max_lag``.
+    autocorrelation, window : ndarray, int
+        Only with ``return_autocorrelation``.
 
     Examples
     --------
@@ -306,7 +311,8 @@ def temporal_spectrum_excluding(X, components, max_lag=256, c=SOKAL_C, center=Tr
     rho = _residual_autocorrelation(X, components, max_lag)
     n = np.shape(X)[0]
     _, m, reached = _sokal_window(rho**2, n, c)
-    return temporal_spectrum(rho, n, m, center=center), reached
+    ts = temporal_spectrum(rho, n, m, center=center)
+    return (ts, reached, rho, m) if return_autocorrelation else (ts, reached)
 
 
 def _residual_autocorrelation(X, components, max_lag):

@@ -680,7 +680,7 @@ class GainFit(BaseEstimator):
         whether its autocorrelation decayed, and the autocorrelation itself."""
         import scipy.linalg as sla
 
-        from ..spectrum import _residual_autocorrelation, _sokal_window, temporal_spectrum
+        from ..spectrum import temporal_spectrum_excluding
 
         X = _boot.window_sum(activity, self.window)
         Xc = X - X.mean(axis=0)
@@ -690,10 +690,8 @@ class GainFit(BaseEstimator):
         N = Xc.shape[1]
         with _boot.blas_threads(N):
             _, V = sla.eigh(Xc.T @ Xc, subset_by_index=[N - k, N - 1])
-        rho = _residual_autocorrelation(Xc, V, spectrum.max_lag)
-        n = X.shape[0]
-        _, m, decayed = _sokal_window(rho ** 2, n)
-        ts = temporal_spectrum(rho, n, m)
+        ts, decayed, rho, m = temporal_spectrum_excluding(Xc, V, spectrum.max_lag,
+                                                          return_autocorrelation=True)
         return self._temporal_choice(ts), decayed, (rho, m)
 
     # -- exact fit -----------------------------------------------------------------------------
