@@ -19,7 +19,7 @@ from sklearn.base import BaseEstimator
 from ..errors import DataValueError, FitError, ParameterError, ShapeError
 from . import bootstrap as _boot
 from . import report as _report
-from .forward import G_CAP, KAPPA_RANGE, Model, null_spectrum
+from .forward import G_CAP, KAPPA_RANGE, Model, null_spectrum, temporal_key
 from .optimize import MIN_EIGENVALUES, Engine, cvm, fit_with_drop, ks, lm, targets
 
 __all__ = ["GainFit", "GainFitWarning"]
@@ -528,7 +528,7 @@ class GainFit(BaseEstimator):
             if decayed:
                 held.clear()
             acf = acf_res
-            if _key(temporal_res) != _key(temporal):
+            if temporal_key(temporal_res) != temporal_key(temporal):
                 temporal = temporal_res
                 eng = Engine(Model(self.model, a, self.fraction, temporal), self.cost, self.scale)
                 k_drop, theta, ls, _ = fit_with_drop(eng, lam, self.drop_top)
@@ -903,8 +903,3 @@ class GainFit(BaseEstimator):
             return plotting.density_plot(self.eigenvalues_, theory, ax=ax, **kw)
         raise ParameterError(f"GainFit.plot: kind must be 'rank', 'cdf' or 'density', got {kind!r}.")
 
-
-def _key(temporal):
-    from .forward import temporal_key
-
-    return temporal_key(temporal)
