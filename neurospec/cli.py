@@ -324,7 +324,7 @@ def run_fit(path, *, source=None, bin_size=None, window=None, fraction=None,
             load_options=None, ladder=False, cli=False, orientation=None, cells=None,
             iscell_threshold=None, signal=None, neuropil=None, detrend="auto", zscore=False,
             conditions=None, model="iid", drop_top="auto", control=None, protocol="default",
-            checks=True, bootstrap="auto"):
+            checks=True, bootstrap="auto", progress=False, stream="auto"):
     """Load, estimate, fit: the ``neurospec fit`` pipeline as a function.
 
     Parameters
@@ -395,6 +395,17 @@ def run_fit(path, *, source=None, bin_size=None, window=None, fraction=None,
         (:func:`neurospec.diagnostics.run_checks`; ``report["checks"]``, split_half.png).
     bootstrap : str
         :class:`~neurospec.GainFit` bootstrap (``"auto"``: network).
+    stream : bool or "auto"
+        Read the recording from disk in chunks (:func:`neurospec.io.open_lazy`) instead of
+        loading it: the covariance is accumulated chunk by chunk, so memory is the N x N
+        matrices plus one chunk. ``"auto"``: only when loading would not fit in memory.
+        Preprocessing (``detrend`` other than auto, ``zscore``, ``conditions``), ``control``,
+        ``ladder`` and ``protocol`` need the activity in memory and are refused; split halves
+        are not run.
+    progress : bool or "auto"
+        Progress bars (on stderr) over the covariance estimate and the bootstrap of the fit
+        and its checks; ``"auto"`` (the command line's default) shows them for work expected
+        to take more than about 10 s.
 
     Returns
     -------
@@ -416,7 +427,8 @@ def run_fit(path, *, source=None, bin_size=None, window=None, fraction=None,
         options["bin_size"] = bin_size
     prep = {"detrend": detrend, "zscore": zscore, "conditions": conditions, "model": model,
             "drop_top": drop_top, "notes": [], "control": control, "protocol": protocol,
-            "checks": checks, "bootstrap": bootstrap}
+            "checks": checks, "bootstrap": bootstrap, "progress": progress,
+            "stream": stream, "ladder": ladder}
     options.update(_input_options(path, prep["notes"], orientation=orientation, cells=cells,
                                   iscell_threshold=iscell_threshold, signal=signal,
                                   neuropil=neuropil))
@@ -440,26 +452,72 @@ def run_fit(path, *, source=None, bin_size=None, window=None, fraction=None,
 
 def _run_fit(path, options, window, fraction, kind, n_boot, seed, ci, out, figure, ladder,
              __version__, prep=None):
+    prep = prep or {}
+    notes = list(prep.get("notes", []))
+    lazy = _open_streamed(path, options, prep, notes)
+    try:
+        return _fit_and_report(path, options, window, fraction, kind, n_boot, seed, ci, out,
+                               figure, ladder, __version__, prep, notes, lazy)
+    finally:
+        if lazy is not None:
+            lazy.close()
+
+
+def _open_streamed(path, options, prep, notes):
+    """The recording opened on disk (``--stream``, or when loading it would not fit in
+    memory), or None to load it into memory."""
+    from .errors import InsufficientMemoryError, ParameterError
+    from .io import load, open_lazy
+
+    stream = prep.get("stream", "auto")
+    if stream is True:
+        why = "--stream"
+    elif stream == "auto":
+        try:
+            prep["recording"] = load(path, **options)
+            return None
+        except InsufficientMemoryError as exc:
+            why = f"the recording does not fit in memory ({' '.join(str(exc).split()[:12])} ...)"
+    else:
+        prep["recording"] = load(path, **options)
+        return None
+    asked = [flag for flag, on in (
+        ("--detrend", prep.get("detrend") not in (None, "auto", "none", "off", 0)),
+        ("--zscore", bool(prep.get("zscore"))), ("--conditions", prep.get("conditions") is not None),
+        ("--control", prep.get("control") not in (None, "none")), ("--ladder", prep.get("ladder")),
+        ("--protocol", (prep.get("protocol") or "default") != "default")) if on]
+    if asked:
+        raise ParameterError(
+            f"{', '.join(asked)} need{'s' if len(asked) == 1 else ''} the activity in memory, but "
+            f"{path} is streamed from disk ({why}). Leave {'it' if len(asked) == 1 else 'them'} "
+            "out, or run on a machine with more memory without --stream.")
+    notes.append(f"streamed from disk in chunks ({why}): the covariance is accumulated in "
+                 "float64 and the fit uses its spectrum; constant neurons are not dropped, and "
+                 "split halves, the finite-window correction and the autocorrelation of the "
+                 "activity left after dropped modes need the activity in memory (not run)")
+    return open_lazy(path, **options)
+
+
+def _fit_and_report(path, options, window, fraction, kind, n_boot, seed, ci, out, figure,
+                    ladder, __version__, prep, notes, lazy):
     from pathlib import Path
 
-    from .io import load
-
-    prep = prep or {}
-    rec = load(path, **options)
-    notes = list(prep.get("notes", []))
+    rec = prep.pop("recording", None) if lazy is None else lazy
     notes += _loader_notes(rec)
     recommended = rec.meta.get("recommended") or {}
     if window is None and isinstance(recommended.get("window"), (int, float)):
         window = float(recommended["window"])
         notes.append(f"window {window:g} s taken from the file's metadata (recommended)")
     kind = _auto_kind(kind, rec, notes)
-    rec = _preprocess(rec, path, prep, notes, window)
+    if lazy is None:
+        rec = _preprocess(rec, path, prep, notes, window)
     w = _window_samples(window, rec.bin_size)
     _check_window_against_cutoff(w, rec.bin_size, prep.get("detrend"), notes)
     from .fit import GainFit
 
     fit_params = dict(model=prep.get("model") or "iid", drop_top=prep.get("drop_top", "auto"),
-                      bootstrap=prep.get("bootstrap") or "auto")
+                      bootstrap=prep.get("bootstrap") or "auto",
+                      progress=prep.get("progress", False))
     protocol = prep.get("protocol") or "default"
     if protocol != "default":  # a published procedure's settings (neurospec.diagnostics)
         from .diagnostics import protocol_params
@@ -470,11 +528,19 @@ def _run_fit(path, options, window, fraction, kind, n_boot, seed, ci, out, figur
         notes.append(f"--protocol {protocol}: " + ", ".join(
             f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
             for k, v in sorted(fit_params.items())) + f", kind={kind}")
-    # the activity itself goes to the fit (not a fitted spectrum), so that it can model the
-    # samples' autocorrelation after dropped modes and correct the finite-window bias
-    fit = GainFit(fraction=fraction, ci=ci, n_boot=n_boot, random_state=seed, window=w,
-                  kind=kind, **fit_params).fit(rec)
-    spec = fit.spectrum_
+    if lazy is None:
+        # the activity itself goes to the fit (not a fitted spectrum), so that it can model
+        # the samples' autocorrelation after dropped modes and correct the finite-window bias
+        fit = GainFit(fraction=fraction, ci=ci, n_boot=n_boot, random_state=seed, window=w,
+                      kind=kind, **fit_params).fit(rec)
+        spec = fit.spectrum_
+    else:
+        from .spectrum import CovarianceSpectrum
+
+        spec = CovarianceSpectrum(kind=kind, window=w, store_covariance=False,
+                                  progress=fit_params["progress"]).fit(lazy.data)
+        fit = GainFit(fraction=fraction, ci=ci, n_boot=n_boot, random_state=seed,
+                      kind=kind, **fit_params).fit(spec)
 
     if w is None:
         notes.append("no --window: the covariance of single bins is the zero-frequency one only "
@@ -490,7 +556,13 @@ def _run_fit(path, options, window, fraction, kind, n_boot, seed, ci, out, figur
                          "message": table.attrs.get("message"),
                          "rows": table.to_dict(orient="records")}
     checks, check_objects = None, {}
-    if prep.get("checks", True) or prep.get("control") not in (None, "none"):
+    if lazy is not None:
+        if prep.get("checks", True):
+            from .diagnostics import run_checks
+
+            checks, check_objects = run_checks(None, fit, split=False, moment=True,
+                                               random_state=seed)
+    elif prep.get("checks", True) or prep.get("control") not in (None, "none"):
         from .diagnostics import run_checks
 
         shared = dict(fit_params, window=w, kind=kind, fraction=fraction, ci=ci)
@@ -743,6 +815,8 @@ def _fit_kwargs(args):
         drop_top=getattr(args, "drop_top", "auto"), control=getattr(args, "control", None),
         protocol=getattr(args, "protocol", "default"),
         checks=not getattr(args, "no_checks", False),
+        progress=False if getattr(args, "no_progress", False) else "auto",
+        stream=True if getattr(args, "stream", False) else "auto",
     )
 
 
@@ -907,9 +981,10 @@ def cmd_fit(args) -> int:
     """``neurospec fit PATH [PATH ...]``: estimate the spectrum, fit g_eff, print and save."""
     paths = args.path if isinstance(args.path, (list, tuple)) else [args.path]
     if len(paths) > 1:
+        options = _fit_kwargs(args)
+        options.pop("progress")  # one bar over the recordings, none inside each
         table, reports = run_batch(paths, out=args.out, figure=not args.no_figure,
-                                   progress=not getattr(args, "no_progress", False),
-                                   **_fit_kwargs(args))
+                                   progress=not getattr(args, "no_progress", False), **options)
         if args.json:
             print(json.dumps([r for r in reports], indent=2))
         else:
@@ -1028,8 +1103,13 @@ def _add_input_options(p):
     g.add_argument("--drop-top", type=_drop_top_arg, default="auto", metavar="auto|K",
                    help="top eigenvalues (low-rank or global modes) left out of the fit: auto "
                         "(default: those beyond the bulk's edge) or a number")
+    g.add_argument("--stream", action="store_true",
+                   help="read the recording from disk in chunks instead of loading it (memory: "
+                        "the N x N covariance plus one chunk; automatic when it does not fit); "
+                        "no preprocessing, control, ladder or split halves")
     g.add_argument("--no-progress", action="store_true",
-                   help="no progress bar over the recordings of a batch")
+                   help="no progress bars (over a batch's recordings, and over the long "
+                        "steps of a large recording: covariance, bootstrap)")
 
 
 def add_fit_parser(subparsers):

@@ -119,6 +119,11 @@ def _p_text(p, floor=None):
     return f"p = {p:.2g}"
 
 
+#: largest network simulated per replicate of a check (moment estimate, split halves); larger
+#: recordings are simulated at this size and the spread rescaled by CHECK_BOOT_N / N
+CHECK_BOOT_N = 500
+
+
 def _fit_gain(data, random_state, fit_params):
     from .fit import GainFit, GainFitWarning
 
@@ -577,7 +582,14 @@ def moment_estimate(data, *, drop_top=None, kind=None, window=None, fraction=Non
     lo = hi = se = float("nan")
     if n_boot and np.isfinite(g):
         rng = np.random.default_rng(random_state)
-        n_total = n if fraction is None or fraction >= 1 else int(round(n / fraction))
+        # above CHECK_BOOT_N neurons the replicates are simulated at that size, with the same
+        # N/T and recorded fraction, and their deviation from the large-N PR/N scaled by N'/N
+        # (PR/N is a ratio of linear spectral statistics: its bias and spread are O(1/N))
+        n_sim = min(n, CHECK_BOOT_N)
+        r = n_sim / n
+        dof_sim = dof if dof is None or n_sim == n else dof * r
+        n_total = n_sim if fraction is None or fraction >= 1 else int(round(n_sim / fraction))
+        f_eff = 1.0 if fraction is None else float(fraction)
         pops = {}
 
         def draw(g_sim):
@@ -592,8 +604,14 @@ def moment_estimate(data, *, drop_top=None, kind=None, window=None, fraction=Non
                     pop = (np.asarray(LinearSpectrum(g_sim).rank_curve(n_total), dtype=float)
                            if g_sim > 1e-6 else np.ones(n_total))
                     pops[g_sim] = pop
-            s1, s2 = _replicate_traces(g_sim, n, n_total, dof, kind, drop, bootstrap, rng, pop)
-            return _pr_from_sums(s1, s2, dof) / n
+            s1, s2 = _replicate_traces(g_sim, n_sim, n_total, dof_sim, kind, drop, bootstrap,
+                                       rng, pop)
+            y = _pr_from_sums(s1, s2, dof_sim) / n_sim
+            if n_sim < n:
+                g2 = g_sim * g_sim
+                y_inf = 1.0 / (1.0 + f_eff * g2 * (2.0 - g2) / (1.0 - g2) ** 2)
+                y = y_inf + (y - y_inf) * r
+            return y
 
         with _one_blas_thread(n_total):
             if bootstrap == "samples" or n_boot < 40:
@@ -1015,6 +1033,8 @@ def split_half(data, *, random_state=None, bootstrap="samples", protocol=None, *
         ``alpha = N / T`` of the half).
     **fit_params
         Other GainFit parameters (``window``, ``kind``, ``n_boot``, ``ci``...).
+        ``max_boot_neurons`` defaults to ``CHECK_BOOT_N`` (500) here: a check, not the
+        reported interval, so its replicates are simulated at most at that size.
 
     Returns
     -------
@@ -1038,6 +1058,7 @@ def split_half(data, *, random_state=None, bootstrap="samples", protocol=None, *
         if protocol not in (None, "default"):
             params = protocol_params(protocol, part, window=fit_params.get("window"))
         params.update(fit_params, bootstrap=bootstrap)
+        params.setdefault("max_boot_neurons", CHECK_BOOT_N)
         seed = int(rng.integers(2**63))
         gf = _fit_gain(part, seed, params)
         boot = np.asarray(getattr(gf, "bootstrap_", []), dtype=float)

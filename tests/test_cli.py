@@ -382,3 +382,54 @@ def test_fit_real_suite2p_folder(real_suite2p, tmp_path, capsys):
     assert "47 of the 219 ROIs in the file are constant" in out
     assert "default neuropil coefficient 0.7" in err
     assert "--detrend auto: no high-pass" in out  # 66 s is too short for a 60 s cutoff
+
+
+# ---------------------------------------------------------------------------- streamed input
+def _linear_npy(path, n=120, t=1200, g=0.5, seed=4):
+    rng = np.random.default_rng(seed)
+    J = rng.standard_normal((n, n)) * g / np.sqrt(n)
+    X = rng.standard_normal((t, n)) @ np.linalg.inv(np.eye(n) - J).T
+    np.save(path, X.astype(np.float32))
+    return X
+
+
+def test_fit_streamed_equals_in_memory(tmp_path, capsys):
+    """--stream reads the file in chunks and fits the spectrum: the same estimate and interval
+    as the in-memory path on white samples; no progress bar with --no-progress."""
+    path = tmp_path / "lin.npy"
+    _linear_npy(path)
+    common = ["fit", path, "--bin-size", 1, "--n-boot", 40, "--no-figure", "--json",
+              "--no-progress"]
+    code, out, err = run_main(capsys, *common, "--out", tmp_path / "mem", "--no-checks")
+    assert code == 0, err
+    mem = json.loads(out)
+    code, out, err = run_main(capsys, *common, "--out", tmp_path / "str", "--stream")
+    assert code == 0, err
+    assert "it/s" not in err and "%|" not in err
+    st = json.loads(out)
+    assert st["g_eff"] == pytest.approx(mem["g_eff"], abs=1e-6)
+    assert st["g_eff_ci"] == pytest.approx(mem["g_eff_ci"], abs=1e-6)
+    assert st["n_neurons"] == 120 and st["n_samples"] == 1200
+    assert any("streamed from disk" in n and "--stream" in n for n in st["notes"])
+    assert st["checks"]["moment"] is not None and st["checks"]["split_half"] is None
+
+
+def test_fit_streams_when_loading_would_not_fit(tmp_path, capsys, monkeypatch):
+    path = tmp_path / "lin.npy"
+    _linear_npy(path)  # 1200 x 120 float64: 1.15 MB in memory; the covariance 0.12 MB
+    monkeypatch.setenv("NEUROSPEC_MEMORY_LIMIT", "600000")
+    code, out, err = run_main(capsys, "fit", path, "--bin-size", 1, "--n-boot", 0, "--json",
+                              "--no-figure", "--no-checks", "--out", tmp_path)
+    assert code == 0, err
+    rep = json.loads(out)
+    assert any("does not fit in memory" in n for n in rep["notes"])
+    assert abs(rep["g_eff"] - 0.5) < 0.05
+
+
+def test_fit_streamed_refuses_in_memory_steps(tmp_path, capsys):
+    path = tmp_path / "lin.npy"
+    _linear_npy(path, n=20, t=200)
+    code, _, err = run_main(capsys, "fit", path, "--bin-size", 1, "--stream", "--zscore",
+                            "--control", "shift", "--out", tmp_path)
+    assert code == 2
+    assert "--zscore, --control need the activity in memory" in err and "--stream" in err

@@ -264,3 +264,71 @@ def test_slq_reproducible_and_sklearn_params():
     np.testing.assert_array_equal(a.eigenvalues_, b.eigenvalues_)
     assert MatrixFreeSpectrum(n_steps=7).get_params()["n_steps"] == 7
     assert "slq" in a.meta_["solver"] and sys.modules["neurospec.matrixfree"]
+
+
+# --------------------------------------------------------------------------- large-N interval
+@pytest.fixture(scope="module")
+def network_800():
+    return CovarianceSpectrum(progress=False).fit(linear_activity(800, 1600, 0.5, seed=14))
+
+
+def test_reduced_size_bootstrap_matches_full_size(network_800):
+    """Replicates at N' = N/2 with deviations rescaled by N'/N estimate the spread of the
+    full-size network bootstrap (an unscaled one would be twice as wide)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        full = neurospec.GainFit(n_boot=100, random_state=1).fit(network_800)
+        red = neurospec.GainFit(n_boot=100, random_state=1, max_boot_neurons=400).fit(
+            network_800)
+    assert full.bootstrap_size_ == 800 and red.bootstrap_size_ == 400
+    assert red.g_eff_ == full.g_eff_
+    ratio = red.g_eff_stderr_ / full.g_eff_stderr_
+    assert 0.7 < ratio < 1.4, ratio
+    lo, hi = red.g_eff_ci_
+    assert lo < red.g_eff_ < hi and hi - lo < 2.5 * (full.g_eff_ci_[1] - full.g_eff_ci_[0])
+    # the network is far from independent neurons at either size
+    assert red.p_value_null_ < 0.02 and full.p_value_null_ < 0.02
+
+
+def test_reduced_size_null_accepts_independent_neurons():
+    """The null simulated at N' < N (distances rescaled by cost_scale) is calibrated: it does
+    not reject independent neurons, and it rejects a coupled network."""
+    rng = np.random.default_rng(5)
+    pvals = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for _ in range(4):
+            X = rng.standard_normal((1200, 600))
+            f = neurospec.GainFit(n_boot=60, random_state=2, max_boot_neurons=200).fit(
+                CovarianceSpectrum(progress=False).fit(X))
+            assert f.bootstrap_size_ == 200
+            pvals.append(f.p_value_null_)
+        coupled = neurospec.GainFit(n_boot=60, random_state=2, max_boot_neurons=200).fit(
+            CovarianceSpectrum(progress=False).fit(linear_activity(600, 1200, 0.4, seed=9)))
+    # four independent recordings: p-values spread over (0, 1], none at the floor
+    assert min(pvals) > 1.5 / 61 and np.mean(pvals) > 0.2, pvals
+    assert coupled.p_value_null_ < 1.5 / 61
+
+
+def test_cost_scale_follows_the_log_growth_of_cvm_distances():
+    """Independent route: median N^2 W^2 of Marchenko-Pastur spectra (tridiagonal model)
+    at N' and N agree once rescaled by cost_scale (and differ by > 10 % without the log)."""
+    from neurospec.fit.bootstrap import cost_scale, mp_eigs
+    from neurospec.theory import MarchenkoPastur
+
+    mp = MarchenkoPastur(0.5)
+    rng = np.random.default_rng(3)
+
+    def median_cost(n):
+        out = []
+        for _ in range(150):
+            ev = np.sort(mp_eigs(n, 2 * n, rng)) / (2 * n)
+            F = np.asarray(mp.cdf(ev))
+            t = (np.arange(1, n + 1) - 0.5) / n
+            out.append(np.mean((F - t) ** 2) + 1 / (12 * n * n))
+        return float(np.median(out))
+
+    small, large = median_cost(150), median_cost(1200)
+    assert cost_scale(1200, 1200) == 1.0
+    assert small * cost_scale(150, 1200) == pytest.approx(large, rel=0.08)
+    assert abs(small * (150 / 1200) ** 2 / large - 1) > 0.1

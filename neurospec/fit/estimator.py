@@ -110,6 +110,14 @@ class GainFit(BaseEstimator):
         half-sample estimates, scaled to the full length). ``"samples"`` and ``"block"`` are
         conditional on the recorded network and omit network-to-network variability, which
         dominates for N of a few hundred once g >~ 0.5. ``"auto"`` is ``"network"``.
+    max_boot_neurons : int
+        Largest network simulated per network or samples replicate (and for the null's
+        p-value). Larger recordings are bootstrapped at this size with the same N/T and
+        temporal spectrum, the replicates' deviations scaled by ``max_boot_neurons / N``
+        (the estimate fluctuates at O(1/N)) and their distances by
+        :func:`~neurospec.fit.bootstrap.cost_scale`; the interval then costs a fixed multiple
+        of one eigenproblem of this size. Coverage at N = 1000 and 4000 with the default:
+        ``benchmarks/validate_large_n.py``.
     ci_method : {"basic", "percentile"}
         Bootstrap interval: basic (reflected about the estimate, computed in ``atanh(g)``) or
         percentile.
@@ -135,8 +143,10 @@ class GainFit(BaseEstimator):
         rely on the bootstrap (which reproduces the normalisation) for the interval.
     random_state : int, numpy.random.Generator or None
         Seed of the bootstrap.
-    progress : bool
-        Show a progress bar over bootstrap replicates.
+    progress : bool or "auto"
+        Show progress bars over the covariance estimate (activity input) and the bootstrap
+        replicates. ``"auto"``: only for work expected to take more than about 10 s (for the
+        bootstrap, ``n_boot`` x (neurons per replicate)^3 above 200 x 800^3).
 
     Attributes
     ----------
@@ -214,9 +224,8 @@ class GainFit(BaseEstimator):
         Replicate estimates of ``g_eff``.
     bootstrap_method_ : str
     bootstrap_size_ : int
-        Neurons per simulated replicate: N, or 1000 for larger recordings (network
-        bootstrap), whose deviations are scaled by 1000 / N (the estimate fluctuates at
-        O(1/N)), so the interval costs a fixed multiple of one 1000-neuron eigenproblem.
+        Neurons per simulated replicate: N, or ``max_boot_neurons`` for larger recordings
+        (network and samples bootstraps; see ``max_boot_neurons``).
     spectrum_ : CovarianceSpectrum or None
         The spectrum estimated from activity input.
 
@@ -231,9 +240,9 @@ class GainFit(BaseEstimator):
     """
 
     def __init__(self, model="iid", alpha="auto", fraction=None, drop_top="auto", cost="cvm",
-                 scale="fit", ci=0.9, n_boot=200, bootstrap="auto", ci_method="basic",
-                 block_size="auto", window=None, kind="covariance", temporal="auto",
-                 window_correction="auto", random_state=None, progress=False):
+                 scale="fit", ci=0.9, n_boot=200, bootstrap="auto", max_boot_neurons=1000,
+                 ci_method="basic", block_size="auto", window=None, kind="covariance", temporal="auto",
+                 window_correction="auto", random_state=None, progress="auto"):
         self.model = model
         self.alpha = alpha
         self.fraction = fraction
@@ -243,6 +252,7 @@ class GainFit(BaseEstimator):
         self.ci = ci
         self.n_boot = n_boot
         self.bootstrap = bootstrap
+        self.max_boot_neurons = max_boot_neurons
         self.ci_method = ci_method
         self.block_size = block_size
         self.window = window
@@ -281,6 +291,14 @@ class GainFit(BaseEstimator):
             raise ParameterError(
                 "GainFit: temporal must be 'auto', 'white' or a neurospec.theory.TemporalSpectrum, "
                 f"got {self.temporal!r}.")
+        if not (isinstance(self.max_boot_neurons, Integral)
+                and not isinstance(self.max_boot_neurons, bool) and self.max_boot_neurons >= 50):
+            raise ParameterError(
+                "GainFit: max_boot_neurons must be an integer >= 50 (neurons per simulated "
+                f"replicate), got {self.max_boot_neurons!r}.")
+        if not (isinstance(self.progress, (bool, np.bool_)) or self.progress == "auto"):
+            raise ParameterError(
+                f"GainFit: progress must be True, False or 'auto', got {self.progress!r}.")
         if self.window_correction not in ("auto", "none"):
             raise ParameterError(
                 "GainFit: window_correction must be 'auto' or 'none', got "
@@ -349,7 +367,8 @@ class GainFit(BaseEstimator):
             if X.ndim != 2:
                 raise ShapeError(
                     f"GainFit.fit: activity must be 2-D (n_samples, n_neurons), got shape {X.shape}.")
-            spectrum = CovarianceSpectrum(kind=self.kind, window=self.window)
+            spectrum = CovarianceSpectrum(kind=self.kind, window=self.window,
+                                          progress=self.progress)
             # "has not decayed" is held back until the fit knows which modes it drops (a slow
             # dropped mode explains an autocorrelation that does not decay); others pass on
             with warnings.catch_warnings(record=True) as caught:
