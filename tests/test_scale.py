@@ -332,3 +332,44 @@ def test_cost_scale_follows_the_log_growth_of_cvm_distances():
     assert cost_scale(1200, 1200) == 1.0
     assert small * cost_scale(150, 1200) == pytest.approx(large, rel=0.08)
     assert abs(small * (150 / 1200) ** 2 / large - 1) > 0.1
+
+
+def test_moment_estimate_at_reduced_size_matches_full_size(network_800, monkeypatch):
+    """The moment estimate's replicates simulated at N' < N (deviation from the large-N PR/N
+    scaled by N'/N) give the full-size interval."""
+    import neurospec.diagnostics as diag
+
+    full = diag.moment_estimate(network_800, n_boot=80, random_state=3)
+    monkeypatch.setattr(diag, "CHECK_BOOT_N", 300)
+    red = diag.moment_estimate(network_800, n_boot=80, random_state=3)
+    assert red.g == full.g
+    assert 0.7 < red.stderr / full.stderr < 1.4, (red.stderr, full.stderr)
+    assert red.ci[0] < 0.5 < red.ci[1]
+    width = lambda m: m.ci[1] - m.ci[0]  # noqa: E731
+    assert 0.6 < width(red) / width(full) < 1.6
+
+
+@pytest.mark.parametrize("params, fragment", [
+    (dict(max_boot_neurons=10), "max_boot_neurons must be an integer >= 50"),
+    (dict(max_boot_neurons=500.0), "max_boot_neurons must be an integer >= 50"),
+    (dict(progress="sometimes"), "progress must be True, False or 'auto'"),
+])
+def test_bootstrap_size_and_progress_parameters_are_checked(params, fragment):
+    ev = np.linspace(0.5, 2.0, 100)
+    with pytest.raises(ParameterError, match=fragment):
+        neurospec.GainFit(**params).fit(ev, alpha=0.5)
+
+
+@pytest.mark.parametrize("n, t", [(300, 301), (300, 300)])
+def test_bootstrap_at_alpha_one(n, t):
+    """n_dof = N (T = N + 1 centred samples): the replicates' sample factor is a square
+    Gaussian matrix, not Bartlett's triangular one (it was once solved as if triangular:
+    nonsense spectra, and 'Eigenvalues did not converge' at N = 20,000, T = N)."""
+    X = linear_activity(n, t, 0.5, seed=21)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        spec = CovarianceSpectrum(progress=False).fit(X)
+        fit = neurospec.GainFit(n_boot=60, random_state=0).fit(spec)
+    lo, hi = fit.g_eff_ci_
+    assert lo < 0.5 < hi and hi - lo < 0.15, (fit.g_eff_, fit.g_eff_ci_)
+    assert 0.0 < fit.g_eff_stderr_ < 0.05

@@ -510,9 +510,11 @@ def simulator(fit, method, n, dof, kind, g, kappa, rng, temporal):
                 s = np.linalg.svd(M, compute_uv=False)
                 return np.sort(1.0 / (s * s))
             F = sample_factor(n, dof_s, rng, temporal)
-            if kind == "covariance" and F.shape[0] == F.shape[1]:
+            if kind == "covariance" and temporal is None and dof_s >= n + 1:
+                # F is Bartlett's triangular factor (sample_factor), so
                 # eig((I-J)^-1 F F^T (I-J)^-T) = 1 / eig(K^T K) with K = F^-1 (I - J):
-                # one triangular solve instead of an LU solve
+                # one triangular solve instead of an LU solve. (A square Gaussian F, at
+                # dof = N, is not triangular.)
                 K = solve_triangular(F, M, lower=True, check_finite=False)
                 ev = np.linalg.eigvalsh(K.T @ K)
                 return np.sort(1.0 / ev[ev > 0])
