@@ -17,6 +17,10 @@ the eigvalsh of the same N timed in the same run, so that a busy machine (the nu
 with other load) affects both alike. Peak RSS is per stage (the largest resident set while it
 ran, from /proc/self/statm polled every 20 ms) and the process's ru_maxrss.
 
+Measured (2 cores, idle, 2 BLAS threads): N = 20,000, T = 20,000 (``--t-ratio 1``):
+eigvalsh 407 s; load 10.9 s, streamed spectrum 489 s, fit 1.3 s, interval 46 s: 547 s in all
+(1.34 x eigvalsh), peak 6.8 GB (two N x N float64: 6.4 GB), g_eff 0.500.
+
 Run: ``python benchmarks/bench_scale.py [--max-n 5000] [--n-boot 20] [--repeats 3]
 [--data-dir DIR] [--threads K]``
 """

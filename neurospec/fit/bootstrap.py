@@ -55,7 +55,7 @@ def cost_scale(n_sim, n):
     whose variance grows like log N (eigenvalue rigidity), so ``N^2 W^2 ~ c (log N + b)``
     rather than a constant. Measured on MP and linear-network spectra (N = 100 ... 600,
     200 replicates each): ``b = 0.7`` matches the median to 2 %; with ``(N'/N)^2`` alone the
-    null's p-values at N = 600 from N' = 200 were too small (a quarter of them <= 0.05).
+    null's p-values at N = 600 from N' = 200 were too small (5 of 24 <= 0.05; 1 with the log).
 
     Parameters
     ----------
