@@ -454,18 +454,18 @@ def _run_fit(path, options, window, fraction, kind, n_boot, seed, ci, out, figur
              __version__, prep=None):
     prep = prep or {}
     notes = list(prep.get("notes", []))
-    lazy = _open_streamed(path, options, prep, notes)
+    rec, lazy = _open_input(path, options, prep, notes)
     try:
         return _fit_and_report(path, options, window, fraction, kind, n_boot, seed, ci, out,
-                               figure, ladder, __version__, prep, notes, lazy)
+                               figure, ladder, __version__, prep, notes, rec, lazy)
     finally:
         if lazy is not None:
             lazy.close()
 
 
-def _open_streamed(path, options, prep, notes):
-    """The recording opened on disk (``--stream``, or when loading it would not fit in
-    memory), or None to load it into memory."""
+def _open_input(path, options, prep, notes):
+    """``(recording, None)`` loaded into memory, or ``(lazy, lazy)`` opened on disk
+    (``--stream``, or when loading would not fit in memory)."""
     from .errors import InsufficientMemoryError, ParameterError
     from .io import load, open_lazy
 
@@ -474,13 +474,11 @@ def _open_streamed(path, options, prep, notes):
         why = "--stream"
     elif stream == "auto":
         try:
-            prep["recording"] = load(path, **options)
-            return None
+            return load(path, **options), None
         except InsufficientMemoryError as exc:
             why = f"the recording does not fit in memory ({' '.join(str(exc).split()[:12])} ...)"
     else:
-        prep["recording"] = load(path, **options)
-        return None
+        return load(path, **options), None
     asked = [flag for flag, on in (
         ("--detrend", prep.get("detrend") not in (None, "auto", "none", "off", 0)),
         ("--zscore", bool(prep.get("zscore"))), ("--conditions", prep.get("conditions") is not None),
@@ -495,14 +493,14 @@ def _open_streamed(path, options, prep, notes):
                  "float64 and the fit uses its spectrum; constant neurons are not dropped, and "
                  "split halves, the finite-window correction and the autocorrelation of the "
                  "activity left after dropped modes need the activity in memory (not run)")
-    return open_lazy(path, **options)
+    lazy = open_lazy(path, **options)
+    return lazy, lazy
 
 
 def _fit_and_report(path, options, window, fraction, kind, n_boot, seed, ci, out, figure,
-                    ladder, __version__, prep, notes, lazy):
+                    ladder, __version__, prep, notes, rec, lazy):
     from pathlib import Path
 
-    rec = prep.pop("recording", None) if lazy is None else lazy
     notes += _loader_notes(rec)
     recommended = rec.meta.get("recommended") or {}
     if window is None and isinstance(recommended.get("window"), (int, float)):

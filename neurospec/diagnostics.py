@@ -347,6 +347,14 @@ def g_from_participation_ratio(pr, n_neurons, fraction=None):
     return float(g) if g.ndim == 0 else g
 
 
+def _pr_per_neuron(g, fraction=None):
+    """Large-N ``PR/N`` of the iid linear theory: the map :func:`g_from_participation_ratio`
+    inverts (``(1 - g^2)^2`` for the whole network)."""
+    g2 = g * g
+    f = 1.0 if fraction is None else float(fraction)
+    return 1.0 / (1.0 + f * g2 * (2.0 - g2) / (1.0 - g2) ** 2)
+
+
 def _corrected_pr(kept, n_dof):
     """``(tr C)^2 / tr C^2`` of the kept eigenvalues, both moments Wishart-unbiased."""
     return _pr_from_sums(float(np.sum(kept)), float(np.sum(np.square(kept))), n_dof)
@@ -589,7 +597,6 @@ def moment_estimate(data, *, drop_top=None, kind=None, window=None, fraction=Non
         r = n_sim / n
         dof_sim = dof if dof is None or n_sim == n else dof * r
         n_total = n_sim if fraction is None or fraction >= 1 else int(round(n_sim / fraction))
-        f_eff = 1.0 if fraction is None else float(fraction)
         pops = {}
 
         def draw(g_sim):
@@ -608,8 +615,7 @@ def moment_estimate(data, *, drop_top=None, kind=None, window=None, fraction=Non
                                        rng, pop)
             y = _pr_from_sums(s1, s2, dof_sim) / n_sim
             if n_sim < n:
-                g2 = g_sim * g_sim
-                y_inf = 1.0 / (1.0 + f_eff * g2 * (2.0 - g2) / (1.0 - g2) ** 2)
+                y_inf = _pr_per_neuron(g_sim, fraction)
                 y = y_inf + (y - y_inf) * r
             return y
 

@@ -373,3 +373,17 @@ def test_bootstrap_at_alpha_one(n, t):
     lo, hi = fit.g_eff_ci_
     assert lo < 0.5 < hi and hi - lo < 0.15, (fit.g_eff_, fit.g_eff_ci_)
     assert 0.0 < fit.g_eff_stderr_ < 0.05
+
+
+@pytest.mark.parametrize("fraction", [None, 0.3])
+def test_large_n_pr_per_neuron_is_the_theory_and_inverts(fraction):
+    """The large-N PR/N the reduced moment estimate rescales about: the linear theory's
+    (moments of the subsampled spectrum), and what g_from_participation_ratio inverts."""
+    from neurospec.diagnostics import _pr_per_neuron, g_from_participation_ratio
+    from neurospec.theory import LinearSpectrum
+
+    for g in (0.3, 0.6, 0.9):
+        spec = LinearSpectrum(g) if fraction is None else LinearSpectrum(g).subsampled(fraction)
+        y = _pr_per_neuron(g, fraction)
+        assert y == pytest.approx(spec.participation_ratio(), rel=1e-9)
+        assert g_from_participation_ratio(y * 400, 400, fraction) == pytest.approx(g, abs=1e-12)
