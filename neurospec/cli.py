@@ -392,7 +392,8 @@ def run_fit(path, *, source=None, bin_size=None, window=None, fraction=None,
         they replace ``kind``, ``model`` and ``drop_top``.
     checks : bool
         Moment estimate beside the shape fit and split-half stability
-        (:func:`neurospec.diagnostics.run_checks`; ``report["checks"]``, split_half.png).
+        (:func:`neurospec.diagnostics.run_checks`; ``report["checks"]``, split_half.png; above
+        2000 neurons the halves are fitted on a random 2000 of them).
     bootstrap : str
         :class:`~neurospec.GainFit` bootstrap (``"auto"``: network).
     stream : bool or "auto"

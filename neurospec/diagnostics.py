@@ -31,6 +31,7 @@ import copy
 import math
 import warnings
 from dataclasses import dataclass, field
+from numbers import Integral
 
 import numpy as np
 
@@ -122,6 +123,10 @@ def _p_text(p, floor=None):
 #: largest network simulated per replicate of a check (moment estimate, split halves); larger
 #: recordings are simulated at this size and the spread rescaled by CHECK_BOOT_N / N
 CHECK_BOOT_N = 500
+#: split halves of larger recordings fit this many randomly chosen neurons (the same in both
+#: halves, ``fraction`` scaled by M / N): two full eigendecompositions would cost more than the
+#: whole fit at N = 6000, and a check of stationarity does not need the full precision
+SPLIT_MAX_N = 2000
 
 
 def _fit_gain(data, random_state, fit_params):
@@ -968,6 +973,11 @@ class SplitHalf:
     first, second : GainFit
     comparison : Comparison
         First minus second half.
+    neurons : ndarray of int or None
+        Columns both halves were fitted on (a random subset of ``max_neurons`` of a larger
+        recording, with ``fraction`` scaled by M / N); None: all neurons.
+    n_neurons : int or None
+        Neurons of the recording.
 
     Examples
     --------
@@ -984,6 +994,8 @@ class SplitHalf:
     first: object
     second: object
     comparison: object
+    neurons: object = None
+    n_neurons: int | None = None
 
     @property
     def agree(self):
@@ -998,7 +1010,9 @@ class SplitHalf:
         str
         """
         c = self.comparison
-        return (f"first half {self.first.g_eff_:.3f} {_fmt_interval(self.first.g_eff_ci_)}, "
+        subset = ("" if self.neurons is None else
+                  f"{len(self.neurons)} of {self.n_neurons} neurons: ")
+        return (subset + f"first half {self.first.g_eff_:.3f} {_fmt_interval(self.first.g_eff_ci_)}, "
                 f"second half {self.second.g_eff_:.3f} {_fmt_interval(self.second.g_eff_ci_)}; "
                 f"difference {c.difference:+.3f} {_fmt_interval(c.difference_ci)}, "
                 f"{_p_text(c.p_value, c.p_floor)} -> "
@@ -1014,12 +1028,16 @@ class SplitHalf:
         """
         out = self.comparison.to_dict()
         out.update(agree=self.agree, summary=self.summary(),
+                   n_neurons=self.n_neurons,
+                   neurons_used=(self.n_neurons if self.neurons is None
+                                 else int(len(self.neurons))),
                    n_samples=[int(getattr(f, "info_", {}).get("n_samples") or 0)
                               for f in (self.first, self.second)])
         return out
 
 
-def split_half(data, *, random_state=None, bootstrap="samples", protocol=None, **fit_params):
+def split_half(data, *, random_state=None, bootstrap="samples", protocol=None,
+               max_neurons=SPLIT_MAX_N, **fit_params):
     """Fit the first and second halves of a recording and test whether they agree.
 
     Both halves come from the same neurons, so by default the replicates are conditional on the
@@ -1037,6 +1055,11 @@ def split_half(data, *, random_state=None, bootstrap="samples", protocol=None, *
     protocol : str, optional
         Fit each half with a published procedure's settings (:func:`protocol_params`, with
         ``alpha = N / T`` of the half).
+    max_neurons : int or None
+        Above this many neurons both halves are fitted on the same random ``max_neurons`` of
+        them, as a recording of the fraction ``fraction * max_neurons / N`` of the network
+        (default ``SPLIT_MAX_N``, 2000; the estimate is less precise than from all neurons, the
+        test stays calibrated). None: all neurons.
     **fit_params
         Other GainFit parameters (``window``, ``kind``, ``n_boot``, ``ci``...).
         ``max_boot_neurons`` defaults to ``CHECK_BOOT_N`` (500) here: a check, not the
@@ -1058,6 +1081,19 @@ def split_half(data, *, random_state=None, bootstrap="samples", protocol=None, *
     X, _ = _activity(data, "split_half")
     h = X.shape[0] // 2
     rng = np.random.default_rng(random_state)
+    n = X.shape[1]
+    neurons = None
+    if max_neurons is not None:
+        if (isinstance(max_neurons, bool) or not isinstance(max_neurons, Integral)
+                or max_neurons < 50):
+            raise ParameterError(f"split_half: max_neurons must be an integer >= 50 or None, "
+                                 f"got {max_neurons!r}.")
+        if n > max_neurons:
+            neurons = np.sort(rng.choice(n, size=int(max_neurons), replace=False))
+            X = X[:, neurons]
+            fraction = fit_params.get("fraction")
+            fit_params = dict(fit_params, fraction=(1.0 if fraction is None else fraction)
+                              * max_neurons / n)
     fits = []
     for part in (X[:h], X[h:2 * h]):
         params = {}
@@ -1078,7 +1114,8 @@ def split_half(data, *, random_state=None, bootstrap="samples", protocol=None, *
             gf = _fit_gain(part, seed, dict(params, bootstrap="network"))
         fits.append(gf)
     comp = compare(fits[0], fits[1], labels=("first half", "second half"))
-    return SplitHalf(first=fits[0], second=fits[1], comparison=comp)
+    return SplitHalf(first=fits[0], second=fits[1], comparison=comp, neurons=neurons,
+                     n_neurons=int(n))
 
 
 # ------------------------------------------------------------------------------ protocols

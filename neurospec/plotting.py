@@ -919,7 +919,10 @@ def split_half_figure(result, full=None, *, figsize=(10.0, 4.0)):
     ax_g.set_title(f"halves {verdict}\ndifference {comp.difference:+.3f} "
                    f"[{comp.difference_ci[0]:+.3f}, {comp.difference_ci[1]:+.3f}], {ptxt}",
                    fontsize="medium")
-    fig.suptitle("split-half stability", fontsize="medium")
+    subset = getattr(result, "neurons", None)
+    fig.suptitle("split-half stability" + ("" if subset is None else
+                                           f" ({len(subset)} of {result.n_neurons} neurons)"),
+                 fontsize="medium")
     return fig
 
 

@@ -338,6 +338,36 @@ def test_split_half_flags_a_non_stationary_recording():
     assert "DISAGREE" in sh.summary()
 
 
+def test_split_half_of_a_large_recording_fits_a_subset_of_neurons():
+    # independent route: the halves' point estimates equal plain GainFits of the same columns
+    # with fraction = M / N, and (the number the subset must get right) read the network's g;
+    # the same columns fitted as a whole network (fraction 1) read it far too low
+    X = network_samples(400, 4000, 0.6, seed=23)
+    sh = split_half(X, n_boot=40, random_state=0, max_neurons=150)
+    cols = sh.neurons
+    assert cols.shape == (150,) and np.all(np.diff(cols) > 0) and sh.n_neurons == 400
+    assert sh.first.fraction == pytest.approx(150 / 400)
+    ref = GainFit(n_boot=0, fraction=150 / 400).fit(X[:2000, cols])
+    assert sh.first.g_eff_ == pytest.approx(ref.g_eff_, abs=1e-9)
+    for half in (sh.first, sh.second):
+        assert abs(half.g_eff_ - 0.6) < 0.02
+    assert GainFit(n_boot=0).fit(X[:2000, cols]).g_eff_ < 0.5
+    d = sh.to_dict()
+    assert d["n_neurons"] == 400 and d["neurons_used"] == 150
+    assert sh.summary().startswith("150 of 400 neurons")
+    # a fraction the user gave is scaled by M / N; below the limit all neurons are used
+    sub = split_half(X[:, :200], n_boot=20, random_state=0, max_neurons=100, fraction=0.5)
+    assert sub.first.fraction == pytest.approx(0.25)
+    full = split_half(X[:, :100], n_boot=20, random_state=0, max_neurons=100)
+    assert full.neurons is None and full.to_dict()["neurons_used"] == 100
+
+
+@pytest.mark.parametrize("bad", [10, 2.5, True, "all"])
+def test_split_half_rejects_a_bad_max_neurons(bad):
+    with pytest.raises(ParameterError, match="max_neurons"):
+        split_half(np.zeros((200, 60)), max_neurons=bad)
+
+
 # ---------------------------------------------------------------------------- protocols
 def test_protocol_params_hu_sompolinsky():
     X = np.zeros((1200, 300))

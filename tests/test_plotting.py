@@ -434,3 +434,7 @@ def test_split_half_and_comparison_figures(eigs):
     labels = [t.get_text() for t in fig2.axes[1].get_yticklabels()]
     assert labels == ["whole recording", "first half", "second half"]
     assert "DISAGREE" in fig2.axes[1].get_title()
+    assert fig2.get_suptitle() == "split-half stability"
+    sub = SplitHalf(first=a, second=b, comparison=comp, neurons=np.arange(40), n_neurons=90)
+    assert plotting.split_half_figure(sub).get_suptitle() == ("split-half stability "
+                                                              "(40 of 90 neurons)")
