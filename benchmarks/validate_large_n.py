@@ -38,7 +38,7 @@ def one_network(N, g, alpha, seed):
     t0 = time.perf_counter()
     spec = neurospec.CovarianceSpectrum(progress=False).fit(X)
     del X
-    fit = neurospec.GainFit(random_state=seed).fit(spec)
+    fit = neurospec.GainFit(random_state=seed, progress=False).fit(spec)
     dt = time.perf_counter() - t0
     lo, hi = fit.g_eff_ci_
     return dict(N=N, g=g, alpha=alpha, seed=seed, g_hat=fit.g_eff_, lo=lo, hi=hi,

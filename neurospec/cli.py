@@ -401,8 +401,8 @@ def run_fit(path, *, source=None, bin_size=None, window=None, fraction=None,
         loading it: the covariance is accumulated chunk by chunk, so memory is the N x N
         matrices plus one chunk. ``"auto"``: only when loading would not fit in memory.
         Preprocessing (``detrend`` other than auto, ``zscore``, ``conditions``), ``control``,
-        ``ladder`` and ``protocol`` need the activity in memory and are refused; split halves
-        are not run.
+        ``ladder`` and ``protocol`` need the activity in memory and are refused; the split
+        halves read their neurons (at most 2000) from disk.
     progress : bool or "auto"
         Progress bars (on stderr) over the covariance estimate and the bootstrap of the fit
         and its checks; ``"auto"`` (the command line's default) shows them for work expected
@@ -491,9 +491,10 @@ def _open_input(path, options, prep, notes):
             f"{path} is streamed from disk ({why}). Leave {'it' if len(asked) == 1 else 'them'} "
             "out, or run on a machine with more memory without --stream.")
     notes.append(f"streamed from disk in chunks ({why}): the covariance is accumulated in "
-                 "float64 and the fit uses its spectrum; constant neurons are not dropped, and "
-                 "split halves, the finite-window correction and the autocorrelation of the "
-                 "activity left after dropped modes need the activity in memory (not run)")
+                 "float64 and the fit uses its spectrum; constant neurons are not dropped, the "
+                 "split halves read their neurons (at most 2000) from disk, and the "
+                 "finite-window correction and the autocorrelation of the activity left after "
+                 "dropped modes need the activity in memory (not run)")
     lazy = open_lazy(path, **options)
     return lazy, lazy
 
@@ -555,20 +556,16 @@ def _fit_and_report(path, options, window, fraction, kind, n_boot, seed, ci, out
                          "message": table.attrs.get("message"),
                          "rows": table.to_dict(orient="records")}
     checks, check_objects = None, {}
-    if lazy is not None:
-        if prep.get("checks", True):
-            from .diagnostics import run_checks
-
-            checks, check_objects = run_checks(None, fit, split=False, moment=True,
-                                               random_state=seed)
-    elif prep.get("checks", True) or prep.get("control") not in (None, "none"):
+    if prep.get("checks", True) or prep.get("control") not in (None, "none"):
         from .diagnostics import run_checks
 
         shared = dict(fit_params, window=w, kind=kind, fraction=fraction, ci=ci)
         if protocol != "default":
             shared.pop("alpha", None)
+        # streamed: the split halves read their neurons (at most SPLIT_MAX_N) from disk
         checks, check_objects = run_checks(
-            rec, fit, control=prep.get("control"), split=prep.get("checks", True),
+            rec if lazy is None else lazy, fit, control=prep.get("control"),
+            split=prep.get("checks", True),
             moment=prep.get("checks", True), random_state=seed, fit_params=shared,
             protocol=None if protocol == "default" else protocol)
     ci_lo, ci_hi = (float(v) for v in fit.g_eff_ci_)  # NaN without a bootstrap (n_boot=0)
@@ -1105,7 +1102,8 @@ def _add_input_options(p):
     g.add_argument("--stream", action="store_true",
                    help="read the recording from disk in chunks instead of loading it (memory: "
                         "the N x N covariance plus one chunk; automatic when it does not fit); "
-                        "no preprocessing, control, ladder or split halves")
+                        "no preprocessing, control or ladder; split halves read at most 2000 "
+                        "neurons from disk")
     g.add_argument("--no-progress", action="store_true",
                    help="no progress bars (over a batch's recordings, and over the long "
                         "steps of a large recording: covariance, bootstrap)")

@@ -1036,6 +1036,25 @@ class SplitHalf:
         return out
 
 
+def _read_columns(lazy, columns):
+    """``columns`` (None: all) of a recording opened with :func:`neurospec.io.open_lazy`, read
+    chunk by chunk: time x len(columns), float64."""
+    from ._memory import check_memory
+
+    T, n = lazy.shape
+    m = n if columns is None else len(columns)
+    check_memory(8 * T * m, f"split_half: {T} samples x {m} neurons as float64",
+                 "Skip the split halves (neurospec fit --no-checks) or pass fewer neurons "
+                 "(max_neurons).")
+    X = np.empty((T, m))
+    for start, block in lazy.iter_chunks():
+        X[start:start + block.shape[0]] = block if columns is None else block[:, columns]
+    if not np.all(np.isfinite(X)):
+        raise DataValueError("split_half: the recording has NaN or infinite values; remove or "
+                             "interpolate them before fitting.")
+    return X
+
+
 def split_half(data, *, random_state=None, bootstrap="samples", protocol=None,
                max_neurons=SPLIT_MAX_N, **fit_params):
     """Fit the first and second halves of a recording and test whether they agree.
@@ -1047,8 +1066,9 @@ def split_half(data, *, random_state=None, bootstrap="samples", protocol=None,
 
     Parameters
     ----------
-    data : array_like or Recording
-        Activity, time x neurons; split at ``n_samples // 2``.
+    data : array_like, Recording or LazyActivity
+        Activity, time x neurons; split at ``n_samples // 2``. A recording opened with
+        :func:`neurospec.io.open_lazy` is read chunk by chunk, only the columns fitted.
     random_state : int, numpy.random.Generator or None
     bootstrap : str
         :class:`~neurospec.GainFit` bootstrap of each half.
@@ -1078,22 +1098,28 @@ def split_half(data, *, random_state=None, bootstrap="samples", protocol=None,
     >>> split_half(X, n_boot=50, random_state=1).agree
     True
     """
-    X, _ = _activity(data, "split_half")
-    h = X.shape[0] // 2
+    if max_neurons is not None and (isinstance(max_neurons, bool)
+                                    or not isinstance(max_neurons, Integral) or max_neurons < 50):
+        raise ParameterError(f"split_half: max_neurons must be an integer >= 50 or None, "
+                             f"got {max_neurons!r}.")
+    lazy = hasattr(data, "iter_chunks")
+    if lazy:
+        T, n = data.shape
+    else:
+        X, _ = _activity(data, "split_half")
+        T, n = X.shape
     rng = np.random.default_rng(random_state)
-    n = X.shape[1]
     neurons = None
-    if max_neurons is not None:
-        if (isinstance(max_neurons, bool) or not isinstance(max_neurons, Integral)
-                or max_neurons < 50):
-            raise ParameterError(f"split_half: max_neurons must be an integer >= 50 or None, "
-                                 f"got {max_neurons!r}.")
-        if n > max_neurons:
-            neurons = np.sort(rng.choice(n, size=int(max_neurons), replace=False))
-            X = X[:, neurons]
-            fraction = fit_params.get("fraction")
-            fit_params = dict(fit_params, fraction=(1.0 if fraction is None else fraction)
-                              * max_neurons / n)
+    if max_neurons is not None and n > max_neurons:
+        neurons = np.sort(rng.choice(n, size=int(max_neurons), replace=False))
+        fraction = fit_params.get("fraction")
+        fit_params = dict(fit_params, fraction=(1.0 if fraction is None else fraction)
+                          * max_neurons / n)
+    if lazy:
+        X = _read_columns(data, neurons)
+    elif neurons is not None:
+        X = X[:, neurons]
+    h = T // 2
     fits = []
     for part in (X[:h], X[h:2 * h]):
         params = {}

@@ -33,7 +33,7 @@ from neurospec.diagnostics import (
     shift_control,
     split_half,
 )
-from neurospec.errors import FitError, NeurospecError, ParameterError, ShapeError
+from neurospec.errors import DataValueError, FitError, NeurospecError, ParameterError, ShapeError
 
 
 def network_samples(n, t, g, seed):
@@ -360,6 +360,24 @@ def test_split_half_of_a_large_recording_fits_a_subset_of_neurons():
     assert sub.first.fraction == pytest.approx(0.25)
     full = split_half(X[:, :100], n_boot=20, random_state=0, max_neurons=100)
     assert full.neurons is None and full.to_dict()["neurons_used"] == 100
+
+
+def test_split_half_reads_the_columns_of_a_lazy_recording(tmp_path):
+    from neurospec.io import open_lazy
+
+    X = network_samples(120, 1600, 0.5, seed=24)
+    np.save(tmp_path / "x.npy", X)
+    with open_lazy(tmp_path / "x.npy", bin_size=1.0) as lazy:
+        sh = split_half(lazy, n_boot=20, random_state=3, max_neurons=60)
+    ref = split_half(X, n_boot=20, random_state=3, max_neurons=60)
+    np.testing.assert_array_equal(sh.neurons, ref.neurons)
+    assert sh.first.g_eff_ == pytest.approx(ref.first.g_eff_, abs=1e-12)
+    assert sh.comparison.p_value == pytest.approx(ref.comparison.p_value)
+    X[5, 7] = np.nan
+    np.save(tmp_path / "nan.npy", X)
+    with open_lazy(tmp_path / "nan.npy", bin_size=1.0) as lazy, \
+            pytest.raises(DataValueError, match="NaN"):
+        split_half(lazy, n_boot=20, max_neurons=None)
 
 
 @pytest.mark.parametrize("bad", [10, 2.5, True, "all"])
