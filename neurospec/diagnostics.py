@@ -1012,7 +1012,8 @@ class SplitHalf:
         c = self.comparison
         subset = ("" if self.neurons is None else
                   f"{len(self.neurons)} of {self.n_neurons} neurons: ")
-        return (subset + f"first half {self.first.g_eff_:.3f} {_fmt_interval(self.first.g_eff_ci_)}, "
+        return (subset
+                + f"first half {self.first.g_eff_:.3f} {_fmt_interval(self.first.g_eff_ci_)}, "
                 f"second half {self.second.g_eff_:.3f} {_fmt_interval(self.second.g_eff_ci_)}; "
                 f"difference {c.difference:+.3f} {_fmt_interval(c.difference_ci)}, "
                 f"{_p_text(c.p_value, c.p_floor)} -> "
