@@ -1031,7 +1031,7 @@ class SplitHalf:
         out.update(agree=self.agree, summary=self.summary(),
                    n_neurons=self.n_neurons,
                    neurons_used=(self.n_neurons if self.neurons is None
-                                 else int(len(self.neurons))),
+                                 else len(self.neurons)),
                    n_samples=[int(getattr(f, "info_", {}).get("n_samples") or 0)
                               for f in (self.first, self.second)])
         return out

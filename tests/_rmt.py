@@ -1,4 +1,5 @@
-"""Random-matrix helpers shared by the theory tests (an independent route to the spectra)."""
+"""Random-matrix helpers shared by the tests (an independent route to the spectra and to
+simulated activity: nothing here comes from neurospec)."""
 
 import math
 
@@ -23,3 +24,14 @@ def draw_couplings(n, g, kappa, rng):
 def ks_distance(samples, spectrum):
     """Kolmogorov–Smirnov distance between the samples and the spectrum's CDF."""
     return stats.kstest(np.asarray(samples), spectrum.cdf).statistic
+
+
+def linear_samples(n, t, g, seed, dtype=np.float64):
+    """T independent samples (time x neurons) of a linear network's zero-frequency activity
+    ``x = (I - J)^-1 xi`` with iid couplings of gain g: covariance ``(I - J)^-1 (I - J)^-T``.
+
+    The couplings are drawn first, then the noise, from ``numpy.random.default_rng(seed)``.
+    """
+    rng = np.random.default_rng(seed)
+    J = g * rng.standard_normal((n, n)) / math.sqrt(n)
+    return (rng.standard_normal((t, n)) @ np.linalg.inv(np.eye(n) - J).T).astype(dtype)

@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from _rmt import linear_samples
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "data_samples"
 MANIFEST = json.loads((SAMPLES / "samples.json").read_text())
@@ -386,9 +388,7 @@ def test_fit_real_suite2p_folder(real_suite2p, tmp_path, capsys):
 
 # ---------------------------------------------------------------------------- streamed input
 def _linear_npy(path, n=120, t=1200, g=0.5, seed=4):
-    rng = np.random.default_rng(seed)
-    J = rng.standard_normal((n, n)) * g / np.sqrt(n)
-    X = rng.standard_normal((t, n)) @ np.linalg.inv(np.eye(n) - J).T
+    X = linear_samples(n, t, g, seed)
     np.save(path, X.astype(np.float32))
     return X
 

@@ -2,7 +2,6 @@
 --protocol ...` and `neurospec compare A B` (run in-process through ``neurospec.cli.main``)."""
 
 import json
-import math
 
 import matplotlib
 
@@ -14,19 +13,15 @@ import pytest
 
 from neurospec.cli import format_fit_report, main
 
-
-def network_samples(n, t, g, seed):
-    rng = np.random.default_rng(seed)
-    J = g * rng.standard_normal((n, n)) / math.sqrt(n)
-    return rng.standard_normal((t, n)) @ np.linalg.inv(np.eye(n) - J).T
+from _rmt import linear_samples
 
 
 @pytest.fixture(scope="module")
 def arrays(tmp_path_factory):
     d = tmp_path_factory.mktemp("arrays")
     a, b = d / "a.npy", d / "b.npy"
-    np.save(a, network_samples(60, 1200, 0.4, seed=1))
-    np.save(b, network_samples(60, 1200, 0.7, seed=2))
+    np.save(a, linear_samples(60, 1200, 0.4, seed=1))
+    np.save(b, linear_samples(60, 1200, 0.7, seed=2))
     return a, b
 
 

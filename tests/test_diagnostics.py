@@ -35,12 +35,7 @@ from neurospec.diagnostics import (
 )
 from neurospec.errors import DataValueError, FitError, NeurospecError, ParameterError, ShapeError
 
-
-def network_samples(n, t, g, seed):
-    """T independent samples of a linear network's zero-frequency activity (iid couplings)."""
-    rng = np.random.default_rng(seed)
-    J = g * rng.standard_normal((n, n)) / math.sqrt(n)
-    return rng.standard_normal((t, n)) @ np.linalg.inv(np.eye(n) - J).T
+from _rmt import linear_samples
 
 
 @pytest.fixture(autouse=True)
@@ -104,7 +99,7 @@ def test_shift_control_rejects_bad_input():
 
 
 def test_control_fit_null_holds_and_data_differ():
-    X = network_samples(80, 1600, 0.6, seed=4)
+    X = linear_samples(80, 1600, 0.6, seed=4)
     gf = GainFit(n_boot=60, random_state=0, kind="correlation").fit(X)
     ctl = control_fit(X, data_fit=gf, random_state=1, n_boot=60, kind="correlation")
     assert ctl.fit.kind_ == "correlation"
@@ -166,7 +161,7 @@ def test_moment_estimate_equals_dahmen_dispersion_estimate():
 
 
 def test_moment_estimate_point_value_matches_a_hand_computation():
-    X = network_samples(60, 500, 0.5, seed=1)
+    X = linear_samples(60, 500, 0.5, seed=1)
     n = X.shape[0] - 1  # independent samples, centred
     lam = np.linalg.eigvalsh(np.cov(X, rowvar=False))
     A, B = lam.sum() ** 2, np.sum(lam**2)
@@ -183,7 +178,7 @@ def test_moment_estimate_point_value_matches_a_hand_computation():
 
 
 def test_moment_estimate_from_a_fit_uses_its_dropped_modes():
-    X = network_samples(80, 1200, 0.5, seed=2)
+    X = linear_samples(80, 1200, 0.5, seed=2)
     X = X + 4.0 * np.random.default_rng(9).standard_normal((1200, 1)) * np.ones(80)  # global mode
     gf = GainFit(n_boot=0).fit(X)
     assert gf.n_dropped_ >= 1
@@ -201,7 +196,7 @@ def test_moment_estimate_interval_is_calibrated_on_simulated_networks():
     g, N, T = 0.7, 80, 800
     covered, est, se = 0, [], []
     for seed in range(30):
-        m = moment_estimate(network_samples(N, T, g, 100 + seed), n_boot=100, random_state=seed)
+        m = moment_estimate(linear_samples(N, T, g, 100 + seed), n_boot=100, random_state=seed)
         covered += m.ci[0] <= g <= m.ci[1]
         est.append(m.g)
         se.append(m.stderr)
@@ -210,7 +205,7 @@ def test_moment_estimate_interval_is_calibrated_on_simulated_networks():
 
 
 def test_moment_estimate_samples_bootstrap_and_errors():
-    X = network_samples(50, 800, 0.4, seed=3)
+    X = linear_samples(50, 800, 0.4, seed=3)
     m = moment_estimate(X, n_boot=30, bootstrap="samples", random_state=0)
     assert m.bootstrap_method == "samples" and m.bootstrap.size == 30
     assert m.ci[0] < m.g < m.ci[1]
@@ -240,7 +235,7 @@ def test_moment_agreement_logic():
 
 def test_moment_and_shape_fit_agree_on_the_theory_and_not_on_heterogeneous_neurons():
     N, T = 150, 3000
-    X = network_samples(N, T, 0.4, seed=0)
+    X = linear_samples(N, T, 0.4, seed=0)
     gf = GainFit(n_boot=60, random_state=0).fit(X)
     assert moment_agreement(gf, moment_estimate(gf, n_boot=60, random_state=0))["agree"]
     # half the neurons with 3x the variance: not the theory's shape; the two estimates part
@@ -307,19 +302,19 @@ def test_compare_needs_replicates_and_warns_on_mixed_bootstraps():
 
 
 def test_compare_fits_activity_and_detects_different_gains():
-    a = network_samples(80, 1600, 0.3, seed=10)
-    b = network_samples(80, 1600, 0.7, seed=11)
+    a = linear_samples(80, 1600, 0.3, seed=10)
+    b = linear_samples(80, 1600, 0.7, seed=11)
     c = compare(a, b, n_boot=60, random_state=0)
     assert isinstance(c, Comparison) and c.differ and c.difference < -0.3
     assert c.difference_ci[0] < c.difference < c.difference_ci[1] < 0
-    same = compare(network_samples(80, 1600, 0.5, seed=12), network_samples(80, 1600, 0.5, 13),
+    same = compare(linear_samples(80, 1600, 0.5, seed=12), linear_samples(80, 1600, 0.5, 13),
                    n_boot=60, random_state=0)
     assert not same.differ and same.difference_ci[0] < 0 < same.difference_ci[1]
 
 
 # ---------------------------------------------------------------------------- split halves
 def test_split_half_fits_the_two_halves():
-    X = network_samples(60, 1200, 0.5, seed=20)
+    X = linear_samples(60, 1200, 0.5, seed=20)
     sh = split_half(X, n_boot=40, random_state=0)
     assert sh.agree and sh.first.info_["n_samples"] == 600
     assert sh.first.bootstrap_method_ == "samples"
@@ -332,7 +327,7 @@ def test_split_half_fits_the_two_halves():
 
 
 def test_split_half_flags_a_non_stationary_recording():
-    X = np.vstack([network_samples(60, 800, 0.3, seed=21), network_samples(60, 800, 0.75, 22)])
+    X = np.vstack([linear_samples(60, 800, 0.3, seed=21), linear_samples(60, 800, 0.75, 22)])
     sh = split_half(Recording(X, 0.05), n_boot=40, random_state=0)
     assert not sh.agree and sh.comparison.difference < -0.3
     assert "DISAGREE" in sh.summary()
@@ -342,7 +337,7 @@ def test_split_half_of_a_large_recording_fits_a_subset_of_neurons():
     # independent route: the halves' point estimates equal plain GainFits of the same columns
     # with fraction = M / N, and (the number the subset must get right) read the network's g;
     # the same columns fitted as a whole network (fraction 1) read it far too low
-    X = network_samples(400, 4000, 0.6, seed=23)
+    X = linear_samples(400, 4000, 0.6, seed=23)
     sh = split_half(X, n_boot=40, random_state=0, max_neurons=150)
     cols = sh.neurons
     assert cols.shape == (150,) and np.all(np.diff(cols) > 0) and sh.n_neurons == 400
@@ -365,7 +360,7 @@ def test_split_half_of_a_large_recording_fits_a_subset_of_neurons():
 def test_split_half_reads_the_columns_of_a_lazy_recording(tmp_path):
     from neurospec.io import open_lazy
 
-    X = network_samples(120, 1600, 0.5, seed=24)
+    X = linear_samples(120, 1600, 0.5, seed=24)
     np.save(tmp_path / "x.npy", X)
     with open_lazy(tmp_path / "x.npy", bin_size=1.0) as lazy:
         sh = split_half(lazy, n_boot=20, random_state=3, max_neurons=60)
@@ -401,7 +396,7 @@ def test_protocol_params_hu_sompolinsky():
 
 
 def test_protocol_fit_reproduces_the_reference_settings():
-    X = network_samples(100, 1000, 0.6, seed=30)
+    X = linear_samples(100, 1000, 0.6, seed=30)
     gf = protocol_fit(X, n_boot=20, random_state=0)
     assert gf.kind_ == "correlation" and gf.n_dropped_ == 1 and gf.scale == "mean"
     assert gf.alpha_ == pytest.approx(0.1)
@@ -414,7 +409,7 @@ def test_protocol_fit_reproduces_the_reference_settings():
 
 # ---------------------------------------------------------------------------- report helpers
 def test_run_checks_and_format_checks():
-    X = network_samples(60, 1200, 0.5, seed=40)
+    X = linear_samples(60, 1200, 0.5, seed=40)
     gf = GainFit(n_boot=30, random_state=0).fit(X)
     checks, objects = run_checks(X, gf, control="shift", n_boot=30)
     assert set(objects) == {"moment", "split_half", "control"}

@@ -20,6 +20,8 @@ from neurospec.io import open_lazy
 from neurospec.matrixfree import MatrixFreeSpectrum, slq_spectrum
 from neurospec.spectrum import CovarianceSpectrum
 
+from _rmt import linear_samples
+
 
 @pytest.fixture(autouse=True)
 def one_blas_thread():
@@ -27,14 +29,6 @@ def one_blas_thread():
 
     with threadpool_limits(limits=1, user_api="blas"):
         yield
-
-
-def linear_activity(n, t, g, seed, dtype=np.float64):
-    """T samples of the zero-frequency activity x = (I - J)^-1 xi of an iid network."""
-    rng = np.random.default_rng(seed)
-    J = rng.standard_normal((n, n)) * g / np.sqrt(n)
-    L = np.linalg.inv(np.eye(n) - J)
-    return (rng.standard_normal((t, n)) @ L.T).astype(dtype)
 
 
 def exact_eigenvalues(X, center=True):
@@ -55,7 +49,7 @@ def ks_nonzero(mf, lam):
 
 @pytest.fixture(scope="module")
 def network():
-    return linear_activity(300, 900, 0.5, seed=3)
+    return linear_samples(300, 900, 0.5, seed=3)
 
 
 # --------------------------------------------------------------------------- streamed, memory
@@ -226,7 +220,7 @@ def test_slq_rank_deficient_windows_and_correlation():
 
 
 def test_slq_pseudo_eigenvalues_fit_like_exact_ones():
-    X = linear_activity(500, 1500, 0.6, seed=11)
+    X = linear_samples(500, 1500, 0.6, seed=11)
     exact = CovarianceSpectrum().fit(X)
     mf = MatrixFreeSpectrum(n_steps=60, random_state=2).fit(X)
     alpha = 500 / exact.n_dof_
@@ -269,7 +263,7 @@ def test_slq_reproducible_and_sklearn_params():
 # --------------------------------------------------------------------------- large-N interval
 @pytest.fixture(scope="module")
 def network_800():
-    return CovarianceSpectrum(progress=False).fit(linear_activity(800, 1600, 0.5, seed=14))
+    return CovarianceSpectrum(progress=False).fit(linear_samples(800, 1600, 0.5, seed=14))
 
 
 def test_reduced_size_bootstrap_matches_full_size(network_800):
@@ -304,7 +298,7 @@ def test_reduced_size_null_accepts_independent_neurons():
             assert f.bootstrap_size_ == 200
             pvals.append(f.p_value_null_)
         coupled = neurospec.GainFit(n_boot=60, random_state=2, max_boot_neurons=200).fit(
-            CovarianceSpectrum(progress=False).fit(linear_activity(600, 1200, 0.4, seed=9)))
+            CovarianceSpectrum(progress=False).fit(linear_samples(600, 1200, 0.4, seed=9)))
     # four independent recordings: p-values spread over (0, 1], none at the floor
     assert min(pvals) > 1.5 / 61 and np.mean(pvals) > 0.2, pvals
     assert coupled.p_value_null_ < 1.5 / 61
@@ -365,7 +359,7 @@ def test_bootstrap_at_alpha_one(n, t):
     """n_dof = N (T = N + 1 centred samples): the replicates' sample factor is a square
     Gaussian matrix, not Bartlett's triangular one (it was once solved as if triangular:
     nonsense spectra, and 'Eigenvalues did not converge' at N = 20,000, T = N)."""
-    X = linear_activity(n, t, 0.5, seed=21)
+    X = linear_samples(n, t, 0.5, seed=21)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         spec = CovarianceSpectrum(progress=False).fit(X)
