@@ -13,10 +13,13 @@ g_eff and interval against the truth, and the stage times printed by ``--json``'
 Target (issue 14): N = 6000, T = 12,000: at most 10 x one eigvalsh(6000), < 4 GB peak, g_eff
 within 0.01 of the truth with an interval that covers it.
 
-Measured (2 cores, idle machine, 2 BLAS threads): eigvalsh(6000) 11.9 s, ``neurospec fit``
-107 s (9.0x), peak 2.08 GB, g_eff - g = +0.0005 with the interval [0.5001, 0.5007] (a 2.4
-s.e. miss for this network; data seeds 1 and 2 read 0.49999 and 0.49985). ``--data-seed 1``:
-110 s against 10.8 s (10.2x), 2.08 GB, 0.5000 [0.4996, 0.5003].
+Measured (2 cores, idle machine, 2 BLAS threads), split halves on 2000 of the neurons:
+eigvalsh(6000) 14.5 s, ``neurospec fit`` 87 s (6.0x), peak 2.13 GB, g_eff - g = +0.0005 with
+the interval [0.5001, 0.5007] (a 2.4 s.e. miss for this network; data seeds 1 and 2 read
+0.49999 and 0.49985). ``--data-seed 1``: 92 s against 13.3 s (6.9x), 2.12 GB, 0.5000
+[0.4996, 0.5003]. (With split halves on all 6000 neurons: 107 s, 9.0x, and 110 s, 10.2x.)
+``--n 20000 --t 20000 --single-baseline``: 532 s against eigvalsh(20000) 394 s (1.35x), peak
+13.2 GB (in memory), g_eff 0.5001 [0.4999, 0.5002].
 
 Run: ``python benchmarks/bench_cli_target.py [--n 6000] [--t 12000] [--g 0.5] [--threads 2]
 [--data-seed 0] [--data-dir DIR]``
