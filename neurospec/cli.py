@@ -716,8 +716,11 @@ def _g_eff_text(r):
     if lo is None or hi is None:
         why = ("--n-boot 0: no bootstrap" if not r.get("n_boot") else "the bootstrap gave none")
         return f"{r['g_eff']:.3f}  point estimate, no interval ({why}; {context})"
-    return (f"{r['g_eff']:.3f}  [{lo:.3f}, {hi:.3f}] {100 * r['ci_level']:.0f}% CI  "
-            f"(s.e. {_num(r.get('g_eff_stderr'))}; {context})")
+    from .fit.report import stderr_decimals
+
+    f = f".{stderr_decimals(r.get('g_eff_stderr'))}f"
+    return (f"{r['g_eff']:{f}}  [{lo:{f}}, {hi:{f}}] {100 * r['ci_level']:.0f}% CI  "
+            f"(s.e. {_num(r.get('g_eff_stderr'), f)}; {context})")
 
 
 def format_fit_report(report):

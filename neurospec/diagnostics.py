@@ -36,6 +36,7 @@ from numbers import Integral
 import numpy as np
 
 from .errors import DataValueError, FitError, ParameterError, ShapeError
+from .fit.report import stderr_decimals
 
 __all__ = [
     "shift_control",
@@ -105,11 +106,11 @@ def _check_n_boot(n_boot, name):
     return int(n_boot)
 
 
-def _fmt_interval(ci):
+def _fmt_interval(ci, digits=3):
     lo, hi = ci
     if not (np.isfinite(lo) and np.isfinite(hi)):
         return "[no interval]"
-    return f"[{lo:.3f}, {hi:.3f}]"
+    return f"[{lo:.{digits}f}, {hi:.{digits}f}]"
 
 
 def _p_text(p, floor=None):
@@ -764,9 +765,10 @@ def moment_agreement(fit, moment, *, level=None):
     z = d / se
     p = float(2 * norm.sf(abs(z)))
     agree = bool(p >= 1.0 - level)
-    txt = (f"moment estimate g = {moment.g:.3f} {_fmt_interval(moment.ci)} (PR/N = "
+    k = stderr_decimals(moment.stderr, fit.g_eff_stderr_)
+    txt = (f"moment estimate g = {moment.g:.{k}f} {_fmt_interval(moment.ci, k)} (PR/N = "
            f"{moment.participation_ratio / moment.n_neurons:.3f}) vs shape fit "
-           f"{fit.g_eff_:.3f}: difference {d:+.3f} ({z:+.1f} s.e., p = {p:.2g}) -> "
+           f"{fit.g_eff_:.{k}f}: difference {d:+.{k}f} ({z:+.1f} s.e., p = {p:.2g}) -> "
            + ("agree" if agree else "DISAGREE: the spectrum is not the theory's shape (outlying "
               "modes, heterogeneous neurons or non-stationarity)"))
     return {"difference": d, "z": float(z), "p_value": p, "agree": agree, "summary": txt}
@@ -1010,12 +1012,14 @@ class SplitHalf:
         str
         """
         c = self.comparison
+        k = stderr_decimals(self.first.g_eff_stderr_, self.second.g_eff_stderr_)
         subset = ("" if self.neurons is None else
                   f"{len(self.neurons)} of {self.n_neurons} neurons: ")
         return (subset
-                + f"first half {self.first.g_eff_:.3f} {_fmt_interval(self.first.g_eff_ci_)}, "
-                f"second half {self.second.g_eff_:.3f} {_fmt_interval(self.second.g_eff_ci_)}; "
-                f"difference {c.difference:+.3f} {_fmt_interval(c.difference_ci)}, "
+                + f"first half {self.first.g_eff_:.{k}f} "
+                f"{_fmt_interval(self.first.g_eff_ci_, k)}, second half "
+                f"{self.second.g_eff_:.{k}f} {_fmt_interval(self.second.g_eff_ci_, k)}; "
+                f"difference {c.difference:+.{k}f} {_fmt_interval(c.difference_ci, k)}, "
                 f"{_p_text(c.p_value, c.p_floor)} -> "
                 + ("agree" if self.agree else "DISAGREE: the recording is not stationary (or the "
                    "estimate depends on the period)"))

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from .errors import DataValueError, ParameterError, ShapeError
+from .fit.report import stderr_decimals
 
 __all__ = [
     "rank_plot",
@@ -711,10 +712,11 @@ def spectrum_figure(fit, *, title=None, figsize=(10.0, 4.2), control=None):
     lam, n_dropped = _fit_eigenvalues(fit)
     theory, null = _fit_theory(fit)
     ci = getattr(fit, "g_eff_ci_", None)
-    fit_label = rf"fit: $g_\mathrm{{eff}}$ = {fit.g_eff_:.3f}"
+    k = stderr_decimals(getattr(fit, "g_eff_stderr_", None))
+    fit_label = rf"fit: $g_\mathrm{{eff}}$ = {fit.g_eff_:.{k}f}"
     if ci is not None:
         level = getattr(fit, "ci", None)
-        fit_label += f" [{ci[0]:.3f}, {ci[1]:.3f}]"
+        fit_label += f" [{ci[0]:.{k}f}, {ci[1]:.{k}f}]"
         if level:
             fit_label += f" ({100 * level:.0f}% CI)"
     alpha = getattr(fit, "alpha_", None)
@@ -774,11 +776,14 @@ def _draw_fit_ranks(ax, fit, color, label, marker="o"):
 def _forest(ax, rows, xlabel=r"$g_\mathrm{eff}$"):
     """Estimates with intervals, one row each: ``rows`` = [(label, estimate, interval, color)]."""
     y = np.arange(len(rows))[::-1]
+    # enough decimals to tell the narrowest interval's ends apart (one digit of its width / 4)
+    widths = [(ci[1] - ci[0]) / 4 for _, _, ci, _ in rows if ci is not None]
+    k = stderr_decimals(*widths)
     for yi, (label, est, ci, color) in zip(y, rows):
         if ci is not None:
             ax.plot(ci, [yi, yi], "-", lw=2.2, color=color, solid_capstyle="butt")
         ax.plot([est], [yi], "o", ms=6, color=color, zorder=3)
-        txt = f"{est:.3f}" + (f"  [{ci[0]:.3f}, {ci[1]:.3f}]" if ci is not None else "")
+        txt = f"{est:.{k}f}" + (f"  [{ci[0]:.{k}f}, {ci[1]:.{k}f}]" if ci is not None else "")
         ax.annotate(txt, (est, yi), xytext=(0, 7), textcoords="offset points", ha="center",
                     fontsize="small", color=color)
     ax.set_yticks(y, [r[0] for r in rows])
@@ -916,8 +921,9 @@ def split_half_figure(result, full=None, *, figsize=(10.0, 4.0)):
     verdict = "agree" if not comp.differ else "DISAGREE"
     ptxt = (f"p <= {comp.p_floor:.2g}" if comp.p_value <= comp.p_floor * (1 + 1e-9)
             else f"p = {comp.p_value:.2g}")
-    ax_g.set_title(f"halves {verdict}\ndifference {comp.difference:+.3f} "
-                   f"[{comp.difference_ci[0]:+.3f}, {comp.difference_ci[1]:+.3f}], {ptxt}",
+    k = stderr_decimals(getattr(first, "g_eff_stderr_", None), getattr(second, "g_eff_stderr_", None))
+    ax_g.set_title(f"halves {verdict}\ndifference {comp.difference:+.{k}f} "
+                   f"[{comp.difference_ci[0]:+.{k}f}, {comp.difference_ci[1]:+.{k}f}], {ptxt}",
                    fontsize="medium")
     subset = getattr(result, "neurons", None)
     fig.suptitle("split-half stability" + ("" if subset is None else

@@ -92,3 +92,17 @@ def test_compare_same_recording_twice_does_not_differ(arrays, tmp_path, capsys):
     assert c["difference"] == 0.0 and c["differ"] is False and c["p_value"] == 1.0
     assert c["bootstrap"] == ["samples", "samples"]
     assert c["labels"][0] != c["labels"][1]  # same file name: the paths tell them apart
+
+
+def test_report_prints_as_many_decimals_as_the_standard_error_needs(arrays, tmp_path, capsys):
+    """A large recording pins g_eff to ~1e-4: three decimals would print [0.500, 0.500]."""
+    from neurospec.cli import _g_eff_text
+    from neurospec.fit.report import stderr_decimals
+
+    assert [stderr_decimals(se) for se in (0.05, 0.0011, 0.00021, 3e-5)] == [3, 3, 4, 5]
+    assert stderr_decimals(None, float("nan"), -1.0) == 3 and stderr_decimals(1e-12) == 6
+    r = dict(g_eff=0.50048, g_eff_ci=[0.50012, 0.50071], g_eff_stderr=0.00021, ci_level=0.9,
+             covariance_kind="covariance", model="iid", n_boot=200)
+    assert _g_eff_text(r).startswith("0.5005  [0.5001, 0.5007] 90% CI  (s.e. 0.0002;")
+    r.update(g_eff_stderr=0.021, g_eff_ci=[0.46, 0.53])
+    assert _g_eff_text(r).startswith("0.500  [0.460, 0.530] 90% CI  (s.e. 0.021;")

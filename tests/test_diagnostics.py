@@ -444,3 +444,15 @@ def test_split_half_falls_back_to_the_network_bootstrap(monkeypatch):
         sh = diag.split_half(np.zeros((100, 5)), n_boot=20)
     assert calls == ["samples", "network", "samples", "network"]
     assert sh.first.bootstrap_method_ == "network" and sh.agree
+
+
+def test_split_half_summary_has_the_digits_of_its_standard_errors():
+    from neurospec.diagnostics import SplitHalf
+
+    NS = SimpleNamespace
+    comp = NS(difference=-0.00041, difference_ci=(-0.0011, 0.00032), differ=False,
+              p_value=0.4, p_floor=0.01)
+    half = NS(g_eff_=0.50012, g_eff_ci_=(0.4997, 0.5006), g_eff_stderr_=0.00027)
+    text = SplitHalf(first=half, second=half, comparison=comp).summary()
+    assert text.startswith("first half 0.5001 [0.4997, 0.5006]")
+    assert "difference -0.0004 [-0.0011, 0.0003]" in text
