@@ -921,7 +921,7 @@ def split_half_figure(result, full=None, *, figsize=(10.0, 4.0)):
     verdict = "agree" if not comp.differ else "DISAGREE"
     ptxt = (f"p <= {comp.p_floor:.2g}" if comp.p_value <= comp.p_floor * (1 + 1e-9)
             else f"p = {comp.p_value:.2g}")
-    k = stderr_decimals(getattr(first, "g_eff_stderr_", None), getattr(second, "g_eff_stderr_", None))
+    k = stderr_decimals(*(getattr(f, "g_eff_stderr_", None) for f in (first, second)))
     ax_g.set_title(f"halves {verdict}\ndifference {comp.difference:+.{k}f} "
                    f"[{comp.difference_ci[0]:+.{k}f}, {comp.difference_ci[1]:+.{k}f}], {ptxt}",
                    fontsize="medium")
