@@ -490,9 +490,11 @@ def _open_input(path, options, prep, notes):
             f"{', '.join(asked)} need{'s' if len(asked) == 1 else ''} the activity in memory, but "
             f"{path} is streamed from disk ({why}). Leave {'it' if len(asked) == 1 else 'them'} "
             "out, or run on a machine with more memory without --stream.")
+    from .diagnostics import SPLIT_MAX_N
+
     notes.append(f"streamed from disk in chunks ({why}): the covariance is accumulated in "
                  "float64 and the fit uses its spectrum; constant neurons are not dropped, the "
-                 "split halves read their neurons (at most 2000) from disk, and the "
+                 f"split halves read their neurons (at most {SPLIT_MAX_N}) from disk, and the "
                  "finite-window correction and the autocorrelation of the activity left after "
                  "dropped modes need the activity in memory (not run)")
     lazy = open_lazy(path, **options)
@@ -716,7 +718,7 @@ def _g_eff_text(r):
     if lo is None or hi is None:
         why = ("--n-boot 0: no bootstrap" if not r.get("n_boot") else "the bootstrap gave none")
         return f"{r['g_eff']:.3f}  point estimate, no interval ({why}; {context})"
-    from .fit.report import stderr_decimals
+    from ._format import stderr_decimals
 
     f = f".{stderr_decimals(r.get('g_eff_stderr'))}f"
     return (f"{r['g_eff']:{f}}  [{lo:{f}}, {hi:{f}}] {100 * r['ci_level']:.0f}% CI  "

@@ -36,7 +36,7 @@ from numbers import Integral
 import numpy as np
 
 from .errors import DataValueError, FitError, ParameterError, ShapeError
-from .fit.report import stderr_decimals
+from ._format import stderr_decimals
 
 __all__ = [
     "shift_control",

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from .errors import DataValueError, ParameterError, ShapeError
-from .fit.report import stderr_decimals
+from ._format import stderr_decimals
 
 __all__ = [
     "rank_plot",

@@ -97,7 +97,7 @@ def test_compare_same_recording_twice_does_not_differ(arrays, tmp_path, capsys):
 def test_report_prints_as_many_decimals_as_the_standard_error_needs(arrays, tmp_path, capsys):
     """A large recording pins g_eff to ~1e-4: three decimals would print [0.500, 0.500]."""
     from neurospec.cli import _g_eff_text
-    from neurospec.fit.report import stderr_decimals
+    from neurospec._format import stderr_decimals
 
     assert [stderr_decimals(se) for se in (0.05, 0.0011, 0.00021, 3e-5)] == [3, 3, 4, 5]
     assert stderr_decimals(None, float("nan"), -1.0) == 3 and stderr_decimals(1e-12) == 6
