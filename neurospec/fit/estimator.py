@@ -241,8 +241,8 @@ class GainFit(BaseEstimator):
 
     def __init__(self, model="iid", alpha="auto", fraction=None, drop_top="auto", cost="cvm",
                  scale="fit", ci=0.9, n_boot=200, bootstrap="auto", max_boot_neurons=1000,
-                 ci_method="basic", block_size="auto", window=None, kind="covariance", temporal="auto",
-                 window_correction="auto", random_state=None, progress="auto"):
+                 ci_method="basic", block_size="auto", window=None, kind="covariance",
+                 temporal="auto", window_correction="auto", random_state=None, progress="auto"):
         self.model = model
         self.alpha = alpha
         self.fraction = fraction
